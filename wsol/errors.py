@@ -1,0 +1,49 @@
+"""User-facing errors.
+
+Every problem caused by the user's input (a config typo, a missing file, a corrupt
+image, an unknown registry name) is raised as a :class:`WSOLError` subclass whose
+message is one line naming the offending key, file or image id. The command-line
+tools catch :class:`WSOLError` and print that line instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class WSOLError(Exception):
+    """Base class of the errors that the tools report as one line."""
+
+
+class ConfigError(WSOLError, KeyError):
+    """A config key or value is wrong (unknown key, wrong type, bad value)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class RegistryError(WSOLError, KeyError):
+    """An unknown name was asked of a registry."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class DataError(WSOLError, ValueError):
+    """A dataset file, image or annotation is missing or invalid."""
+
+
+class CheckpointError(WSOLError, RuntimeError):
+    """A checkpoint is missing, truncated or incompatible."""
+
+
+def did_you_mean(name: str, choices: Iterable[str], prefix: str = "", n: int = 3) -> str:
+    """Return `` (did you mean 'a', 'b'?)`` for the choices closest to ``name``, or ``""``.
+
+    ``prefix`` is prepended to each suggestion (e.g. ``"optim."`` for config keys).
+    """
+    close = difflib.get_close_matches(name, list(choices), n=n, cutoff=0.5)
+    if not close:
+        return ""
+    return " (did you mean " + ", ".join(repr(prefix + c) for c in close) + "?)"
