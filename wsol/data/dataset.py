@@ -31,7 +31,14 @@ class WSOLDataset(Dataset):
         return len(self.class_names)
 
     def load_sample(self, index: int) -> Sample:  # pragma: no cover - abstract
+        """The image and all its ground truth, in original pixels."""
         raise NotImplementedError
+
+    def load_target(self, index: int) -> Sample:
+        """Ground truth only (``image`` None, ``size`` set); override to skip decoding."""
+        sample = self.load_sample(index)
+        sample.image = None
+        return sample
 
     def __len__(self) -> int:
         return len(self.image_ids)

@@ -16,7 +16,9 @@ class Sample:
     Attributes:
         image_id: the dataset's id of the image (for wsolevaluation layouts, the
             relative image path as written in ``image_ids.txt``).
-        image: ``(H, W, 3)`` uint8 RGB array.
+        image: ``(H, W, 3)`` uint8 RGB array, or None for a ground-truth-only record
+            (``WSOLDataset.load_target``), which evaluation uses without decoding pixels.
+        size: ``(width, height)`` of the original image; taken from ``image`` if omitted.
         label: the image-level class index (the first label of a multi-label image).
         labels: all image-level class indices (multi-label datasets); ``[label]`` otherwise.
         boxes: ``(N, 4)`` float64 ``[x0, y0, x1, y1]`` with inclusive ends
@@ -30,8 +32,9 @@ class Sample:
     """
 
     image_id: str
-    image: np.ndarray
+    image: np.ndarray | None
     label: int
+    size: tuple[int, int] = (0, 0)
     labels: list[int] = field(default_factory=list)
     boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), dtype=np.float64))
     mask: np.ndarray | None = None
@@ -43,8 +46,5 @@ class Sample:
     def __post_init__(self) -> None:
         if not self.labels:
             self.labels = [self.label]
-
-    @property
-    def size(self) -> tuple[int, int]:
-        """``(width, height)`` of the original image."""
-        return self.image.shape[1], self.image.shape[0]
+        if self.size == (0, 0) and self.image is not None:
+            self.size = (self.image.shape[1], self.image.shape[0])

@@ -1,0 +1,23 @@
+"""Localization metrics and the METRICS registry.
+
+Contract of a member (see :class:`wsol.metrics.base.MetricAccumulator`): a class built
+from keyword options (e.g. ``cam_curve_interval``, ``resolution``) that
+
+* declares ``requires``, the ground-truth kinds it needs (subset of
+  ``{"boxes", "masks", "fixations"}``); evaluation runs every member whose needs the
+  dataset's ``ground_truth`` covers;
+* streams: ``update(maps, targets)`` takes a batch of raw score maps (``(h, w)`` numpy or
+  torch arrays, float32 or float64, any resolution) and the matching ground-truth
+  :class:`~wsol.data.sample.Sample` records (original pixels), and keeps only additive
+  state (counts, histograms, sums, per-image rows keyed by image id);
+* combines: ``state()`` returns that state as a dict of numpy arrays and
+  ``merge_state(state)`` adds another process's, so sharded evaluation is exact;
+* ``compute()`` returns a flat dict of named numbers (and arrays for curves).
+
+A member documents its definition (formula, paper, reference code) in its docstring and
+says where wsol deliberately differs from the reference.
+"""
+
+from wsol.registry import Registry
+
+METRICS = Registry("metric", __name__)
