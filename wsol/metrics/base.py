@@ -1,0 +1,124 @@
+"""Base class of the streaming metric accumulators (see :mod:`wsol.metrics` for the contract)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from wsol.data.sample import Sample
+from wsol.errors import ConfigError, DataError, WSOLError
+from wsol.metrics.scoremap import INPUT_MAPS, cam_thresholds
+
+
+class MetricAccumulator(ABC):
+    """Streams ``update`` calls into additive state; ``compute`` reports the numbers.
+
+    The state has three parts, all numpy arrays so that it can be sent between
+    processes: *config* (must be equal to merge, e.g. the threshold grid), *sums*
+    (integer counts and histograms, added on merge) and *rows* (per-image values,
+    concatenated on merge, with the image ids in ``rows/image_id``; an image may be
+    evaluated only once). Integer sums make a sharded evaluation give the same numbers
+    as a single pass, to the last bit. Subclasses declare their arrays in ``__init__``
+    with :meth:`_add_config`, :meth:`_add_sum` and :meth:`_add_row`.
+    """
+
+    requires: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self) -> None:
+        self._config: dict[str, np.ndarray] = {}
+        self._sums: dict[str, np.ndarray] = {}
+        self._rows: dict[str, list[np.ndarray]] = {}
+        self._row_types: dict[str, type] = {}
+        self._seen: set[str] = set()
+        self._add_row("image_id", str)
+
+    @abstractmethod
+    def update(
+        self, maps: Sequence[Any], targets: Sequence[Sample], predictions: Sequence[int] | None = None
+    ) -> None:
+        """Add a batch of raw ``(h, w)`` maps with their ground truth (and predicted classes)."""
+
+    @abstractmethod
+    def compute(self) -> dict[str, Any]:
+        """Flat dict of named numbers (floats) and curves (numpy arrays)."""
+
+    def state(self) -> dict[str, np.ndarray]:
+        """All state as numpy arrays, keyed ``config/...``, ``sums/...`` and ``rows/...``."""
+        out = {f"config/{k}": v.copy() for k, v in self._config.items()}
+        out.update({f"sums/{k}": v.copy() for k, v in self._sums.items()})
+        out.update({f"rows/{k}": self.rows(k) for k in self._rows})
+        return out
+
+    def merge_state(self, state: Mapping[str, np.ndarray]) -> None:
+        """Add the state of another accumulator built with the same options."""
+        name = type(self).__name__
+        mismatch = set(state) ^ set(self.state())
+        if mismatch:
+            raise WSOLError(f"{name}: cannot merge a state with different keys {sorted(mismatch)}")
+        for key, value in self._config.items():
+            if not np.array_equal(value, state[f"config/{key}"]):
+                raise WSOLError(f"{name}: cannot merge a state built with a different {key!r}")
+        self._register_images(state["rows/image_id"].tolist())
+        for key, total in self._sums.items():
+            total += np.asarray(state[f"sums/{key}"], dtype=total.dtype)
+        for key, parts in self._rows.items():
+            parts.append(np.asarray(state[f"rows/{key}"], dtype=self._row_types[key]))
+
+    def rows(self, key: str) -> np.ndarray:
+        """All values of the per-image row ``key``, in the order the images were added."""
+        return np.concatenate(self._rows[key])
+
+    def _add_config(self, key: str, value: np.ndarray) -> None:
+        self._config[key] = np.asarray(value)
+
+    def _add_sum(self, key: str, shape: tuple[int, ...] = ()) -> None:
+        self._sums[key] = np.zeros(shape, dtype=np.int64)
+
+    def _add_row(self, key: str, dtype: type) -> None:
+        self._rows[key] = [np.zeros(0, dtype=dtype)]
+        self._row_types[key] = dtype
+
+    def _append_rows(self, **values: Sequence[Any]) -> None:
+        """Append one batch of per-image rows (``image_id`` included)."""
+        self._register_images(list(values["image_id"]))
+        for key, parts in self._rows.items():
+            parts.append(np.asarray(values[key], dtype=self._row_types[key]))
+
+    def _register_images(self, image_ids: list[str]) -> None:
+        new: set[str] = set()
+        for image_id in image_ids:
+            if image_id in self._seen or image_id in new:
+                raise DataError(f"{image_id}: image evaluated twice")
+            new.add(image_id)
+        self._seen |= new
+
+
+def check_batch(maps: Sequence[Any], targets: Sequence[Sample], predictions: Sequence[int] | None) -> None:
+    """Equal batch lengths, else a one-line error."""
+    if len(maps) != len(targets):
+        raise WSOLError(f"got {len(maps)} maps for {len(targets)} targets")
+    if predictions is not None and len(predictions) != len(targets):
+        raise WSOLError(f"got {len(predictions)} predictions for {len(targets)} targets")
+
+
+def image_size(target: Sample) -> tuple[int, int]:
+    """``(W, H)`` of the original image, validated."""
+    width, height = (int(v) for v in target.size)
+    if width <= 0 or height <= 0:
+        raise DataError(f"{target.image_id}: invalid image size {target.size}")
+    return width, height
+
+
+def threshold_grid(cam_curve_interval: float, resolution: int, input_maps: str) -> np.ndarray:
+    """Validate the options shared by the map metrics; return the threshold grid."""
+    if resolution <= 0:
+        raise ConfigError(f"resolution must be positive, got {resolution}")
+    if input_maps not in INPUT_MAPS:
+        raise ConfigError(f"unknown input_maps {input_maps!r}; choose from {INPUT_MAPS}")
+    try:
+        return cam_thresholds(cam_curve_interval)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None

@@ -1,0 +1,233 @@
+"""Boxes from score maps and their IoU with ground-truth boxes (wsolevaluation's rules).
+
+Reference: clovaai/wsolevaluation (commit 96f4b88), ``evaluation.py``:
+``compute_bboxes_from_scoremaps``, ``calculate_multiple_iou``, ``resize_bbox``.
+At a threshold ``t`` the map is cut as follows:
+
+1. ``u = (scoremap * 255).astype(uint8)`` (truncation); ``cut = int(t * u.max())``.
+2. Foreground: ``u > cut`` (strict). ``cv2.findContours(RETR_TREE, CHAIN_APPROX_SIMPLE)``
+   returns the outer border of every 8-connected component and the border of every
+   (4-connected) hole.
+3. A contour's ``cv2.boundingRect`` ``(x, y, w, h)`` gives the box
+   ``[x, y, min(x + w, W - 1), min(y + h, H - 1)]``: the end is exclusive but is later
+   read as inclusive. Without contours the box is ``[0, 0, 0, 0]``.
+4. *All-contour* mode (MaxBoxAccV2) keeps every box; *largest-contour* mode (MaxBoxAcc)
+   keeps the contour with the largest ``cv2.contourArea`` (first in OpenCV order on ties).
+
+IoU uses inclusive ends: ``area = (x1 - x0 + 1) * (y1 - y0 + 1)``. Ground-truth boxes
+(inclusive, original pixels) are rescaled to the ``R x R`` grid with ``int(c * R / W)``.
+
+``box_convention="exact"`` (wsol-only, opt-in) drops both quirks: a contour's box is the
+half-open pixel rectangle ``[x, y, x + w, y + h)``, a ground-truth box ``[x0, x1]`` in
+``W`` pixels covers ``[x0 * R / W, (x1 + 1) * R / W)``, and IoU is the ratio of the
+rectangles' areas (no +1, no truncation, no clipping). The no-contour box has zero area.
+
+``method="fast"`` gives the reference's boxes bit for bit while calling OpenCV once per
+*distinct binary image* instead of once per threshold: thresholds whose integer cuts
+select the same foreground (at most ``u.max() + 1`` of them) share one
+``findContours`` call, run on the foreground's bounding window (the zero surround that
+OpenCV adds itself makes this identical, including contour order).
+``method="opencv"`` is the plain per-threshold loop, kept as the reference path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import cv2
+import numpy as np
+
+BoxConvention = Literal["reference", "exact"]
+BoxMethod = Literal["fast", "opencv"]
+BOX_CONVENTIONS = ("reference", "exact")
+BOX_METHODS = ("fast", "opencv")
+_NO_CONTOUR_BOX = (0, 0, 0, 0)
+
+
+def rescale_gt_boxes(
+    boxes: np.ndarray, size: tuple[int, int], resolution: int, convention: BoxConvention = "reference"
+) -> np.ndarray:
+    """Ground-truth boxes (inclusive, original pixels of a ``(W, H)`` image) on the R x R grid.
+
+    ``reference``: int64 ``int(c * R / W)`` per coordinate (``evaluation.resize_bbox``).
+    ``exact``: float64 half-open ``[x0 * R / W, y0 * R / H, (x1 + 1) * R / W, (y1 + 1) * R / H]``.
+    """
+    width, height = float(size[0]), float(size[1])
+    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    scale = np.array([resolution / width, resolution / height] * 2)
+    if convention == "exact":
+        return (b + np.array([0.0, 0.0, 1.0, 1.0])) * scale
+    # (c * R) / W in float64, truncated toward zero, as the reference's int(c * R / W)
+    factors = np.array([float(resolution)] * 4)
+    sizes = np.array([width, height, width, height])
+    return np.trunc(b * factors / sizes).astype(np.int64)
+
+
+def box_iou(pred: np.ndarray, gt: np.ndarray, convention: BoxConvention = "reference") -> np.ndarray:
+    """``(M, G)`` IoU between predicted and ground-truth boxes ``[x0, y0, x1, y1]``.
+
+    ``reference``: inclusive ends (+1), as ``evaluation.calculate_multiple_iou``; a
+    non-positive union gives 0. ``exact``: half-open rectangles, float areas.
+    """
+    a = np.asarray(pred)[:, None, :]
+    b = np.asarray(gt)[None, :, :]
+    one = 1 if convention == "reference" else 0
+    iw = np.maximum(0, np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]) + one)
+    ih = np.maximum(0, np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]) + one)
+    inter = iw * ih
+    area_a = (a[..., 2] - a[..., 0] + one) * (a[..., 3] - a[..., 1] + one)
+    area_b = (b[..., 2] - b[..., 0] + one) * (b[..., 3] - b[..., 1] + one)
+    union = area_a + area_b - inter
+    degenerate = union <= 0
+    iou = inter / np.where(degenerate, 1, union)
+    return np.where(degenerate, 0.0, iou)
+
+
+def scoremap_to_uint8(scoremap: np.ndarray) -> np.ndarray:
+    """``(scoremap * 255).astype(uint8)``: the image the reference thresholds."""
+    return (np.asarray(scoremap, dtype=np.float64) * 255).astype(np.uint8)
+
+
+def threshold_cuts(u8: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """Integer cut ``int(t * u8.max())`` of every threshold (float64 product, truncated)."""
+    return np.trunc(np.asarray(thresholds, dtype=np.float64) * u8.max()).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class ScoremapBoxes:
+    """Predicted boxes of one score map at every threshold.
+
+    Thresholds that select the same foreground share a *group*.
+
+    Attributes:
+        group_of_threshold: ``(T,)`` group index of each threshold.
+        multi: ``(M, 4)`` all-contour boxes of every group, group-major, OpenCV order.
+        multi_offsets: ``(n_groups + 1,)``; group ``g`` owns ``multi[off[g]:off[g + 1]]``.
+        single: ``(n_groups, 4)`` largest-contour box of every group.
+    """
+
+    group_of_threshold: np.ndarray
+    multi: np.ndarray
+    multi_offsets: np.ndarray
+    single: np.ndarray
+
+    def all_contour_boxes(self, k: int) -> np.ndarray:
+        """All-contour boxes at threshold index ``k`` (OpenCV order)."""
+        g = self.group_of_threshold[k]
+        return self.multi[self.multi_offsets[g] : self.multi_offsets[g + 1]]
+
+    def largest_contour_box(self, k: int) -> np.ndarray:
+        """Largest-contour box at threshold index ``k``."""
+        return self.single[self.group_of_threshold[k]]
+
+
+def scoremap_boxes(
+    scoremap: np.ndarray,
+    thresholds: np.ndarray,
+    method: BoxMethod = "fast",
+    convention: BoxConvention = "reference",
+) -> ScoremapBoxes:
+    """Boxes of a ``(H, W)`` score map (values in [0, 1]) at every threshold."""
+    if method not in BOX_METHODS:
+        raise ValueError(f"unknown box method {method!r}; choose from {BOX_METHODS}")
+    if convention not in BOX_CONVENTIONS:
+        raise ValueError(f"unknown box convention {convention!r}; choose from {BOX_CONVENTIONS}")
+    u8 = scoremap_to_uint8(scoremap)
+    if method == "opencv":
+        return _boxes_per_threshold(u8, thresholds, convention)
+    return _boxes_per_foreground(u8, thresholds, convention)
+
+
+def _boxes_per_threshold(u8: np.ndarray, thresholds: np.ndarray, convention: BoxConvention) -> ScoremapBoxes:
+    """The reference loop: threshold, findContours and box every contour, per threshold."""
+    image = u8[:, :, None]
+    per_group = []
+    for t in thresholds:
+        _, binary = cv2.threshold(image, int(t * np.max(image)), 255, cv2.THRESH_BINARY)
+        contours = cv2.findContours(binary, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE)[0]
+        per_group.append(_contour_boxes(contours, u8.shape, convention))
+    return _pack(np.arange(len(thresholds)), per_group)
+
+
+def _boxes_per_foreground(u8: np.ndarray, thresholds: np.ndarray, convention: BoxConvention) -> ScoremapBoxes:
+    """One findContours call per distinct foreground, on the foreground's bounding window."""
+    cuts = threshold_cuts(u8, thresholds)
+    # u8 > c selects the same pixels for two cuts iff as many pixels are <= either cut
+    at_most = np.concatenate([[0], np.cumsum(np.bincount(u8.ravel(), minlength=256))])
+    background = at_most[np.clip(cuts, -1, 255) + 1]
+    _, first, group = np.unique(background, return_index=True, return_inverse=True)
+    group_cuts = cuts[first]
+    x0, x1 = _window(u8.max(axis=0), group_cuts)
+    y0, y1 = _window(u8.max(axis=1), group_cuts)
+    per_group = []
+    for c, a, b, r, s in zip(
+        group_cuts.tolist(), x0.tolist(), x1.tolist(), y0.tolist(), y1.tolist(), strict=True
+    ):
+        if a > b:  # no foreground
+            per_group.append(_contour_boxes((), u8.shape, convention))
+            continue
+        window = u8[r : s + 1, a : b + 1]
+        binary = np.ones_like(window) if c < 0 else (window > c).view(np.uint8)
+        contours = cv2.findContours(binary, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE, offset=(a, r))[0]
+        per_group.append(_contour_boxes(contours, u8.shape, convention))
+    return _pack(group.ravel(), per_group)
+
+
+def _window(profile: np.ndarray, cuts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and last index whose ``profile`` value exceeds each cut (first > last if none)."""
+    prefix = np.maximum.accumulate(profile.astype(np.int64))
+    suffix = np.maximum.accumulate(profile[::-1].astype(np.int64))
+    first = np.searchsorted(prefix, cuts, side="right")
+    last = len(profile) - 1 - np.searchsorted(suffix, cuts, side="right")
+    return first, last
+
+
+def _contour_boxes(
+    contours: tuple | list, shape: tuple[int, ...], convention: BoxConvention
+) -> tuple[np.ndarray, np.ndarray]:
+    """(all boxes, largest-contour box) of one contour list, in the given convention."""
+    if len(contours) == 0:
+        fallback = np.array([_NO_CONTOUR_BOX], dtype=np.int64)
+        return fallback, fallback[0]
+    rects = np.array([cv2.boundingRect(c) for c in contours], dtype=np.int64)
+    x, y, w, h = rects.T
+    if convention == "exact":
+        boxes = np.stack([x, y, x + w, y + h], axis=1)
+    else:
+        height, width = shape
+        boxes = np.stack([x, y, np.minimum(x + w, width - 1), np.minimum(y + h, height - 1)], axis=1)
+    largest = 0 if len(contours) == 1 else int(np.argmax([cv2.contourArea(c) for c in contours]))
+    return boxes, boxes[largest]
+
+
+def _pack(group_of_threshold: np.ndarray, per_group: list[tuple[np.ndarray, np.ndarray]]) -> ScoremapBoxes:
+    counts = [len(m) for m, _ in per_group]
+    return ScoremapBoxes(
+        group_of_threshold=group_of_threshold,
+        multi=np.concatenate([m for m, _ in per_group], axis=0),
+        multi_offsets=np.concatenate([[0], np.cumsum(counts)]),
+        single=np.stack([s for _, s in per_group], axis=0),
+    )
+
+
+@dataclass(frozen=True)
+class BestIoU:
+    """Best IoU of one image at every threshold, for both contour modes.
+
+    Attributes:
+        multi: ``(T,)`` max IoU over all-contour boxes and ground-truth boxes (MaxBoxAccV2).
+        single: ``(T,)`` max IoU of the largest-contour box over ground-truth boxes (MaxBoxAcc).
+    """
+
+    multi: np.ndarray
+    single: np.ndarray
+
+
+def best_iou(boxes: ScoremapBoxes, gt_boxes: np.ndarray, convention: BoxConvention = "reference") -> BestIoU:
+    """Per-threshold best IoU against the (already rescaled) ground-truth boxes."""
+    per_box = box_iou(boxes.multi, gt_boxes, convention).max(axis=1)
+    group_multi = np.maximum.reduceat(per_box, boxes.multi_offsets[:-1])
+    group_single = box_iou(boxes.single, gt_boxes, convention).max(axis=1)
+    g = boxes.group_of_threshold
+    return BestIoU(multi=group_multi[g], single=group_single[g])

@@ -1,0 +1,146 @@
+"""Streaming PxAP and pIoU against object masks (OpenImages30k-style evaluation).
+
+Definitions in :mod:`wsol.metrics.masks`. Reference: clovaai/wsolevaluation
+(commit 96f4b88), ``evaluation.MaskEvaluator``. wsol additionally reports pIoU, counts
+NaN/constant maps (evaluated as all-zero maps, as the reference does silently) and can
+compute the unbinned PxAP (``exact=True``; its state holds every distinct score value,
+so it grows with the data).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from wsol.data.sample import Sample
+from wsol.errors import DataError
+from wsol.metrics import METRICS
+from wsol.metrics.base import MetricAccumulator, check_batch, image_size, threshold_grid
+from wsol.metrics.masks import (
+    average_precision,
+    exact_pxap,
+    mask_label_map,
+    pixel_iou,
+    pr_curve,
+    pxap_bin_edges,
+    score_histograms,
+    score_value_counts,
+)
+from wsol.metrics.scoremap import load_scoremap
+
+
+@METRICS.register("pxap")
+class MaskAccuracy(MetricAccumulator):
+    """PxAP (binned, reference-exact), pIoU and optionally the unbinned PxAP.
+
+    Args:
+        cam_curve_interval: threshold grid step; bins are the thresholds plus [1, 2, 3].
+        resolution: side of the square grid maps and masks are evaluated on.
+        exact: also compute the unbinned PxAP (``PxAP_exact``).
+        input_maps: ``"raw"`` or ``"prepared"``, as for :class:`~wsol.metrics.box_accuracy.BoxAccuracy`.
+    """
+
+    requires = frozenset({"masks"})
+
+    def __init__(
+        self,
+        cam_curve_interval: float = 0.01,
+        resolution: int = 224,
+        exact: bool = False,
+        input_maps: str = "raw",
+    ) -> None:
+        super().__init__()
+        self.thresholds = threshold_grid(cam_curve_interval, resolution, input_maps)
+        self.input_maps = input_maps
+        self.resolution = resolution
+        self.exact = exact
+        self.edges = pxap_bin_edges(self.thresholds)
+        self._add_config("thresholds", self.thresholds)
+        self._add_config("resolution", np.array(resolution))
+        for key in ("n_images", "n_nan_maps", "n_constant_maps"):
+            self._add_sum(key)
+        self._add_sum("pos_hist", (len(self.edges) - 1,))
+        self._add_sum("neg_hist", (len(self.edges) - 1,))
+        if exact:  # pooled (value, fg count, bg count) triples; order does not matter
+            self._add_config("exact", np.array(True))
+            self._values: list[np.ndarray] = [np.zeros(0)]
+            self._counts: list[np.ndarray] = [np.zeros((0, 2), dtype=np.int64)]
+
+    def update(
+        self, maps: Sequence[Any], targets: Sequence[Sample], predictions: Sequence[int] | None = None
+    ) -> None:
+        """Histogram each prepared map's scores at object / background pixels (predictions unused)."""
+        check_batch(maps, targets, predictions)
+        prepared = [self._prepare(raw, target) for raw, target in zip(maps, targets, strict=True)]
+        for status, scoremap, label_map in prepared:
+            pos, neg = score_histograms(scoremap, label_map, self.edges)
+            self._sums["pos_hist"] += pos
+            self._sums["neg_hist"] += neg
+            if status != "ok":
+                self._sums[f"n_{status}_maps"] += 1
+            self._sums["n_images"] += 1
+            if self.exact:
+                values, fg, bg = score_value_counts(scoremap, label_map)
+                self._values.append(values)
+                self._counts.append(np.stack([fg, bg], axis=1))
+        self._append_rows(image_id=[t.image_id for t in targets])
+
+    def _prepare(self, raw: Any, target: Sample) -> tuple[str, np.ndarray, np.ndarray]:
+        width, height = image_size(target)
+        if target.mask is None:
+            raise DataError(f"{target.image_id}: no object mask to evaluate against")
+        for name, array in (("mask", target.mask), ("ignore", target.ignore)):
+            if array is not None and np.shape(array) != (height, width):
+                shape = np.shape(array)
+                raise DataError(f"{target.image_id}: {name} is {shape}, expected (H, W) = {(height, width)}")
+        try:
+            prepared = load_scoremap(raw, self.resolution, self.input_maps)
+        except ValueError as e:
+            raise DataError(f"{target.image_id}: {e}") from None
+        label_map = mask_label_map(target.mask, target.ignore, self.resolution)
+        return prepared.status, prepared.scoremap, label_map
+
+    def state(self) -> dict[str, np.ndarray]:
+        out = super().state()
+        if self.exact:
+            out["pooled/values"] = np.concatenate(self._values)
+            out["pooled/counts"] = np.concatenate(self._counts)
+        return out
+
+    def merge_state(self, state: dict[str, np.ndarray]) -> None:
+        pooled = {k: state[k] for k in ("pooled/values", "pooled/counts") if k in state}
+        super().merge_state(state)
+        if self.exact:
+            self._values.append(np.asarray(pooled["pooled/values"], dtype=np.float64))
+            self._counts.append(np.asarray(pooled["pooled/counts"], dtype=np.int64))
+
+    def compute(self) -> dict[str, Any]:
+        if int(self._sums["n_images"]) == 0:
+            raise DataError("no image was evaluated")
+        pos, neg = self._sums["pos_hist"], self._sums["neg_hist"]
+        curve = pr_curve(pos, neg)
+        piou = pixel_iou(pos, neg)
+        try:
+            out: dict[str, Any] = {"PxAP": average_precision(curve)}
+        except ValueError as e:
+            raise DataError(str(e)) from None
+        n = len(self.thresholds)
+        with np.errstate(divide="ignore", invalid="ignore"):  # per threshold, ascending
+            out["curve_precision"] = (curve.tp / (curve.tp + curve.fp))[::-1][:n]
+            out["curve_recall"] = (curve.tp / curve.positives)[::-1][:n]
+        out.update(
+            {
+                "pIoU": piou.best,
+                "best_threshold_pIoU": float(self.thresholds[piou.best_index]),
+                "curve_pIoU": piou.curve * 100,
+                "thresholds": self.thresholds.copy(),
+            }
+        )
+        if self.exact:
+            counts = np.concatenate(self._counts)
+            out["PxAP_exact"] = exact_pxap(np.concatenate(self._values), counts[:, 0], counts[:, 1])
+        for key in ("n_images", "n_nan_maps", "n_constant_maps"):
+            out[key] = int(self._sums[key])
+        return out
