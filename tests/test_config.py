@@ -23,8 +23,16 @@ def test_defaults_and_overrides():
 
 
 def test_base_chain_and_spec_replacement(tmp_path):
-    write(tmp_path, "base.yaml", {"optim": {"lr": 0.5, "epochs": 3}, "model": {"head": {"name": "cam", "pooling": "lse"}}})
-    child = write(tmp_path, "child.yaml", {"base": "base.yaml", "optim": {"lr": 0.2}, "model": {"head": {"name": "other", "k": 1}}})
+    write(
+        tmp_path,
+        "base.yaml",
+        {"optim": {"lr": 0.5, "epochs": 3}, "model": {"head": {"name": "cam", "pooling": "lse"}}},
+    )
+    child = write(
+        tmp_path,
+        "child.yaml",
+        {"base": "base.yaml", "optim": {"lr": 0.2}, "model": {"head": {"name": "other", "k": 1}}},
+    )
     cfg = load_config(child)
     assert (cfg.optim.lr, cfg.optim.epochs) == (0.2, 3)
     assert cfg.model.head == {"name": "other", "k": 1}  # the old head's pooling does not leak

@@ -95,9 +95,13 @@ def test_packaged_efficientnet_weights_classify_a_cat(tmp_path, monkeypatch):
 
     monkeypatch.setenv("WSOL_CACHE", str(tmp_path))
     model = timm.create_model("efficientnet_lite0", pretrained=False).eval()
-    missing = model.load_state_dict(torch.load(packaged_efficientnet_lite0(), weights_only=True), strict=False)
+    missing = model.load_state_dict(
+        torch.load(packaged_efficientnet_lite0(), weights_only=True), strict=False
+    )
     assert all(k.startswith(("conv_head", "bn2", "classifier")) for k in missing.missing_keys)
-    backbone = create_backbone(BackboneConfig(name="efficientnet_lite0", pretrained="efficientnet_lite0_package"))
+    backbone = create_backbone(
+        BackboneConfig(name="efficientnet_lite0", pretrained="efficientnet_lite0_package")
+    )
     backbone.eval()
     image = transform.resize(data.chelsea(), (224, 224), anti_aliasing=True)
     x = torch.tensor((image - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225], dtype=torch.float32)

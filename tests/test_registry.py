@@ -63,8 +63,13 @@ def test_duplicate_registration_rejected():
 
 @pytest.mark.parametrize(
     "module, registry",
-    [("wsol.models.heads", "HEADS"), ("wsol.methods", "METHODS"), ("wsol.data.datasets", "DATASETS"),
-     ("wsol.metrics", "METRICS"), ("wsol.models.backbones", "BACKBONES")],
+    [
+        ("wsol.models.heads", "HEADS"),
+        ("wsol.methods", "METHODS"),
+        ("wsol.data.datasets", "DATASETS"),
+        ("wsol.metrics", "METRICS"),
+        ("wsol.models.backbones", "BACKBONES"),
+    ],
 )
 def test_project_registries_document_their_contract(module, registry):
     import importlib
