@@ -176,8 +176,10 @@ def test_collate_stacks_fixed_keys_and_lists_the_rest():
     assert batch["mask"][1] is None and batch["mask"][0].shape == (8, 8)
     assert [b.shape[0] for b in batch["boxes"]] == [1, 0]
     assert batch["image_id"] == ["img", "b"]
-    with pytest.raises(ValueError):
-        collate_samples([])
+    assert batch["num_skipped"] == 0
+    skipped = collate_samples([None, with_gt, None])
+    assert skipped["num_skipped"] == 2 and skipped["image"].shape[0] == 1 and skipped["index"].tolist() == [0]
+    assert collate_samples([None])["index"].numel() == 0
 
 
 class _Repeated(WSOLDataset):

@@ -11,8 +11,10 @@ Coordinate conventions (``S`` is the output side):
   wsolevaluation's ``resize_bbox`` (``int(x * s)`` on each corner) by less than one
   pixel; scoring against wsolevaluation rescales the original-pixel ground truth with
   the metric's own reference formula, not these boxes. A box thinner than one output
-  pixel keeps ``x1' = x0'``. Boxes that leave the frame after a crop are clipped to it;
-  boxes with no area left in the frame are dropped.
+  pixel keeps ``x1' = x0'``. Boxes that leave the frame after a crop are clipped to it
+  (all coordinates in ``[0, S - 1]``, so a sliver narrower than a pixel at the right
+  or bottom edge becomes that edge's last pixel); boxes with no area left in the
+  frame are dropped.
 * **Fixations** are ``(x, y)`` pixel indices and go through albumentations keypoints:
   a resize maps ``x -> s*x``, a flip ``x -> S - 1 - x``, a crop ``x -> x - offset``.
   A fixation is kept iff both coordinates lie in ``(-1, S)``, the range that a resize
@@ -93,7 +95,7 @@ class GTTransform:
             "labels": list(sample.labels),
             "image_id": sample.image_id,
             "size": tuple(sample.size),
-            "boxes": torch.from_numpy(_to_inclusive(np.asarray(out["bboxes"]))),
+            "boxes": torch.from_numpy(_to_inclusive(np.asarray(out["bboxes"]), self.image_size)),
         }
         item.update(_unpack_masks(list(out["masks"]), names))
         if sample.fixations is not None:
@@ -127,10 +129,10 @@ def _to_exclusive(boxes: np.ndarray) -> np.ndarray:
     return boxes
 
 
-def _to_inclusive(boxes: np.ndarray) -> np.ndarray:
+def _to_inclusive(boxes: np.ndarray, size: int) -> np.ndarray:
     boxes = boxes.reshape(-1, 4).astype(np.float32)
     boxes[:, 2:] = np.maximum(boxes[:, 2:] - 1, boxes[:, :2])
-    return boxes
+    return np.clip(boxes, 0, size - 1)
 
 
 def _points(fixations: np.ndarray | None) -> np.ndarray:
