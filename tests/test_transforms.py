@@ -113,6 +113,7 @@ def test_upscale_by_two_preserves_mask_area_and_maps_edges():
     assert int(item["mask"].sum()) == 4 * int(sample.mask.sum())
     np.testing.assert_array_equal(item["boxes"].numpy(), [[4, 8, 19, 13]])
     np.testing.assert_array_equal(_mask_box(item["mask"]), [4, 8, 19, 13])
+    np.testing.assert_allclose(item["fixations"].numpy(), [[4.5, 8.5], [18.5, 12.5]])  # centre to centre
 
 
 @settings(max_examples=25, deadline=None)
@@ -140,7 +141,7 @@ def test_box_mask_and_fixations_stay_aligned(name, width, height, frac, seed):
     assert np.all((points >= 0) & (points <= 23))
     for point in points:
         assert len(boxes) == 1
-        assert np.all(point >= boxes[0, :2] - 1) and np.all(point <= boxes[0, 2:] + 1)
+        assert np.all(point >= boxes[0, :2] - 0.5 - 1e-4) and np.all(point <= boxes[0, 2:] + 0.5 + 1e-4)
 
 
 def test_masks_ignore_parts_and_gt_only_samples():
