@@ -16,6 +16,8 @@ from wsol.data.transforms import TRANSFORMS
 from wsol.errors import DataError
 
 DATA = Path(__file__).parent / "data"
+# pycocotools' RLE decoding trips a numpy 2 deprecation inside pycocotools itself
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
 
 def _image(path: Path, width: int, height: int, seed: int = 0) -> np.ndarray:
