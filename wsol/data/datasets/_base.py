@@ -7,7 +7,9 @@ one-line :class:`DataError` naming the file or image id. Two options relax that:
   file missing, image undecodable, no usable annotation) is skipped, counted and
   logged. Problems found when the dataset is built remove the sample from
   ``image_ids``; an image that fails to decode while training makes ``dataset[i]``
-  return ``None``, which :func:`wsol.data.collate.collate_samples` drops and counts.
+  return ``None``, which :func:`wsol.data.collate.collate_samples` drops and counts
+  in the batch's ``num_skipped`` (``dataset.problems`` counts per process, so skips
+  in DataLoader workers reach the main process only through ``num_skipped``).
 * ``out_of_frame``: boxes or points outside the image are an error (``"error"``,
   default), clipped into it (``"clip"``) or removed from the sample (``"drop"``), each
   fix counted and logged. Excess below ``FRAME_TOLERANCE`` pixels (float noise in
