@@ -18,18 +18,22 @@ import torch
 STACKED = ("image", "label", "index")
 
 
-def collate_samples(batch: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def collate_samples(batch: Sequence[dict[str, Any] | None]) -> dict[str, Any]:
     """Stack ``image``, ``label`` and ``index`` into tensors; keep everything else as lists.
 
     Variable-size ground truth (``boxes``, ``fixations``, ``mask``, ``labels``, ...) stays
-    a list with one entry per sample, ``None`` where a sample lacks the key.
+    a list with one entry per sample, ``None`` where a sample lacks the key. ``None``
+    items (samples a dataset skipped under ``skip_bad_samples``) are dropped and counted
+    in ``num_skipped``; a batch whose samples were all skipped holds only ``index``
+    (empty) and ``num_skipped``.
     """
-    if not batch:
-        raise ValueError("collate_samples got an empty batch")
-    out: dict[str, Any] = {}
-    keys = dict.fromkeys(k for item in batch for k in item)
-    for key in keys:
-        values = [item.get(key) for item in batch]
+    items = [item for item in batch if item is not None]
+    out: dict[str, Any] = {"num_skipped": len(batch) - len(items)}
+    if not items:
+        out["index"] = torch.zeros(0, dtype=torch.long)
+        return out
+    for key in dict.fromkeys(k for item in items for k in item):
+        values = [item.get(key) for item in items]
         if key == "image":
             out[key] = torch.stack(values)
         elif key in STACKED:

@@ -11,15 +11,20 @@ Coordinate conventions (``S`` is the output side):
   wsolevaluation's ``resize_bbox`` (``int(x * s)`` on each corner) by less than one
   pixel; scoring against wsolevaluation rescales the original-pixel ground truth with
   the metric's own reference formula, not these boxes. A box thinner than one output
-  pixel keeps ``x1' = x0'``. Boxes that leave the frame after a crop are clipped to it;
-  boxes with no area left in the frame are dropped.
-* **Fixations** are ``(x, y)`` pixel indices and go through albumentations keypoints:
-  a resize maps ``x -> s*x``, a flip ``x -> S - 1 - x``, a crop ``x -> x - offset``.
-  A fixation is kept iff both coordinates lie in ``(-1, S)``, the range that a resize
-  or flip of an in-frame point can reach (``(W - 1) * s`` may exceed ``S - 1``); kept
-  points are clipped to ``[0, S - 1]``, so points that a crop pushes out of the frame
-  are dropped. Boxes and points agree to within one pixel (under a downscale, a point
-  on a box's last pixel may land up to ``1 - s`` beyond the box's inclusive end).
+  pixel keeps ``x1' = x0'``. Boxes that leave the frame after a crop are clipped to it
+  (all coordinates in ``[0, S - 1]``, so a sliver narrower than a pixel at the right
+  or bottom edge becomes that edge's last pixel); boxes with no area left in the
+  frame are dropped.
+* **Fixations** are ``(x, y)`` pixel indices. Each travels as its pixel's square
+  ``[x, y, x + 1, y + 1]`` in the same box stream, and comes back as the centre of the
+  transformed square minus one half. Flips and crops are exact; a resize maps
+  ``x -> s * (x + 0.5) - 0.5`` (pixel centres to pixel centres). A fixation whose square
+  has no area left in the frame after a crop is dropped; one only partly inside is
+  clipped with it (its centre moves inward by under half a pixel). Points therefore
+  stay with the boxes that held them: a fixation inside a box lands within half a
+  pixel of the transformed box, and disappears when that box does. (Albumentations'
+  keypoints mix conventions, scaling ``x -> s * x`` but flipping ``x -> S - 1 - x``,
+  which is why they are not used.)
 * **Masks** (``mask``, ``ignore``, every part mask) use nearest-neighbour resizing.
   ``fixation_map`` is not transformed (saliency metrics score at original resolution).
 
@@ -66,7 +71,6 @@ class GTTransform:
         self.compose = A.Compose(
             list(steps),
             bbox_params=A.BboxParams(format="pascal_voc", label_fields=["box_ids"]),
-            keypoint_params=A.KeypointParams(format="xy", remove_invisible=False),
         )
         self._seeded_from: int | None = None
         self._mean = torch.tensor(IMAGENET_MEAN, dtype=torch.float32).view(3, 1, 1)
@@ -77,28 +81,30 @@ class GTTransform:
             raise DataError(f"{sample.image_id}: transform needs the image, got a ground-truth-only sample")
         self._follow_torch_seed()
         masks, names = _collect_masks(sample)
+        boxes = _to_exclusive(sample.boxes)
+        squares = _squares(sample.fixations)
         out = self.compose(
             image=sample.image,
             masks=masks,
-            bboxes=_to_exclusive(sample.boxes),
-            box_ids=np.arange(len(sample.boxes)),
-            keypoints=_points(sample.fixations),
+            bboxes=np.concatenate([boxes, squares]),
+            box_ids=np.arange(len(boxes) + len(squares)),  # boxes first, then fixation squares
         )
         image = out["image"]
         if image.shape[:2] != (self.image_size, self.image_size):
             raise RuntimeError(f"transform produced {image.shape[:2]}, expected {self.image_size}")
+        moved = np.asarray(out["bboxes"], dtype=np.float64).reshape(-1, 4)
+        is_box = np.asarray(out["box_ids"], dtype=np.int64) < len(boxes)
         item: dict[str, Any] = {
             "image": self._to_tensor(image),
             "label": sample.label,
             "labels": list(sample.labels),
             "image_id": sample.image_id,
             "size": tuple(sample.size),
-            "boxes": torch.from_numpy(_to_inclusive(np.asarray(out["bboxes"]))),
+            "boxes": torch.from_numpy(_to_inclusive(moved[is_box], self.image_size)),
         }
         item.update(_unpack_masks(list(out["masks"]), names))
         if sample.fixations is not None:
-            points = _keep_in_frame(np.asarray(out["keypoints"]), self.image_size)
-            item["fixations"] = torch.from_numpy(points)
+            item["fixations"] = torch.from_numpy(_centres(moved[~is_box], self.image_size))
         return item
 
     def reseed(self, seed: int) -> None:
@@ -127,22 +133,22 @@ def _to_exclusive(boxes: np.ndarray) -> np.ndarray:
     return boxes
 
 
-def _to_inclusive(boxes: np.ndarray) -> np.ndarray:
+def _to_inclusive(boxes: np.ndarray, size: int) -> np.ndarray:
     boxes = boxes.reshape(-1, 4).astype(np.float32)
     boxes[:, 2:] = np.maximum(boxes[:, 2:] - 1, boxes[:, :2])
-    return boxes
+    return np.clip(boxes, 0, size - 1)
 
 
-def _points(fixations: np.ndarray | None) -> np.ndarray:
+def _squares(fixations: np.ndarray | None) -> np.ndarray:
     if fixations is None:
-        return np.zeros((0, 2), dtype=np.float32)
-    return np.asarray(fixations, dtype=np.float32).reshape(-1, 2)
+        return np.zeros((0, 4), dtype=np.float64)
+    points = np.asarray(fixations, dtype=np.float64).reshape(-1, 2)
+    return np.concatenate([points, points + 1], axis=1)
 
 
-def _keep_in_frame(points: np.ndarray, size: int) -> np.ndarray:
-    points = points.reshape(-1, 2)
-    inside = np.all((points > -1) & (points < size), axis=1)
-    return np.clip(points[inside], 0, size - 1).astype(np.float32)
+def _centres(squares: np.ndarray, size: int) -> np.ndarray:
+    centres = (squares[:, :2] + squares[:, 2:]) / 2 - 0.5
+    return np.clip(centres, 0, size - 1).astype(np.float32)
 
 
 def _collect_masks(sample: Sample) -> tuple[list[np.ndarray], list[str]]:
