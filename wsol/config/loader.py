@@ -88,8 +88,10 @@ def _merge_into(target: dict[str, Any], layer: dict[str, Any], prefix: str = "")
         path = f"{prefix}{key}"
         old = target.get(key)
         replace_spec = path in SPEC_KEYS and isinstance(value, dict) and "name" in value
-        if isinstance(old, dict) and isinstance(value, dict) and not (
-            replace_spec and value["name"] != old.get("name")
+        if (
+            isinstance(old, dict)
+            and isinstance(value, dict)
+            and not (replace_spec and value["name"] != old.get("name"))
         ):
             _merge_into(old, value, f"{path}.")
         else:

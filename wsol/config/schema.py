@@ -9,7 +9,7 @@ whose options are checked against the registered member's signature when built.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 
 @dataclass
@@ -62,7 +62,7 @@ class EvalConfig:
     resolution: int = 224  # maps are resized to this square before box/mask scoring (reference 224)
     cam_curve_interval: float = 0.01
     iou_thresholds: list[int] = field(default_factory=lambda: [30, 50, 70])
-    explainer: Optional[dict[str, Any]] = None  # default: the head's own maps
+    explainer: dict[str, Any] | None = None  # default: the head's own maps
     every_n_epochs: int = 1  # localization on val every n epochs (0: only at the end)
     max_val_images: int = 0  # 0: the whole split
     num_overlays: int = 16
@@ -72,8 +72,8 @@ class EvalConfig:
 class WandbConfig:
     enabled: bool = True
     project: str = "wsol"
-    entity: Optional[str] = None
-    group: Optional[str] = None  # default: <dataset>/<backbone>
+    entity: str | None = None
+    group: str | None = None  # default: <dataset>/<backbone>
     job_type: str = "train"
     tags: list[str] = field(default_factory=list)
     mode: str = "offline"  # the WANDB_MODE environment variable takes precedence

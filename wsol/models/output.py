@@ -45,6 +45,9 @@ class ModelOutput:
             return None if t is None else t.to(device)
 
         return ModelOutput(
-            move(self.logits), move(self.class_maps), move(self.attention), move(self.boxes),
+            move(self.logits),
+            move(self.class_maps),
+            move(self.attention),
+            move(self.boxes),
             {k: v.to(device) for k, v in self.aux_losses.items()},
         )

@@ -1,0 +1,1 @@
+"""Training and evaluation engine (``train_one_epoch``, ``evaluate``, checkpoints, tracking)."""

@@ -1,0 +1,61 @@
+"""Evaluation over a split: classification accuracy and every applicable metric."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from tqdm import tqdm
+
+from wsol.data.dataset import WSOLDataset
+from wsol.engine.trainer import autocast
+from wsol.methods.base import Method
+
+MapFn = Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]
+
+
+def method_maps(model: nn.Module, method: Method, amp: str, device: torch.device) -> MapFn:
+    """``(images, labels) -> (logits, maps)`` from the model's own maps, without gradients."""
+
+    def compute(images: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
+        with torch.no_grad(), autocast(device, amp):
+            logits, maps = method.localization_map(model, images, labels)
+        return logits.float(), maps.float()
+
+    return compute
+
+
+def evaluate(
+    map_fn: MapFn,
+    loader: Iterable[dict[str, Any]],
+    dataset: WSOLDataset,
+    metrics: Sequence[Any],
+    device: torch.device,
+    desc: str = "eval",
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Stream a split through ``map_fn`` and the metric accumulators.
+
+    Maps are taken for each image's ground-truth class (the GT-known protocol of
+    wsolevaluation); predicted classes are passed to the metrics for top-1 loc.
+    Returns ``{"top1": ..., **metric results}`` (accuracies in %).
+    """
+    correct, seen = 0, 0
+    for batch in tqdm(loader, desc=desc, leave=False, disable=not progress, dynamic_ncols=True):
+        images = batch["image"].to(device, non_blocking=True)
+        labels = batch["label"].to(device, non_blocking=True)
+        logits, maps = map_fn(images, labels)
+        predictions = logits.argmax(1)
+        correct += (predictions == labels).sum().item()
+        seen += labels.shape[0]
+        if metrics:
+            targets = [dataset.load_target(int(i)) for i in batch["index"]]
+            maps_cpu, preds_cpu = maps.detach().cpu(), predictions.cpu()
+            for metric in metrics:
+                metric.update(list(maps_cpu), targets, predictions=preds_cpu.tolist())
+    results: dict[str, Any] = {"top1": 100.0 * correct / max(seen, 1), "num_images": seen}
+    for metric in metrics:
+        results.update(metric.compute())
+    return results

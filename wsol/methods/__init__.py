@@ -1,0 +1,23 @@
+"""METHODS registry: training methods (plain CAM training and the erasing family).
+
+Contract of a member: a subclass of :class:`wsol.methods.base.Method` built as
+``METHODS.build(spec, key="method")`` from its options. A method may
+
+* ``setup(model)``: change the model before the optimizer is built (insert dropout
+  blocks, add a branch);
+* ``training_step(model, images, labels)``: return ``(loss, ModelOutput)`` for a batch,
+  free to transform the inputs (hiding patches, mixing images) and add loss terms;
+* ``localization_map(model, images, targets)``: return ``(B, h, w)`` maps at evaluation.
+
+The model must stay a plain :class:`~wsol.models.WSOLModel` in eval mode outside these
+hooks, so explainers and checkpoints work for every method. Docstrings give the paper,
+the reference code and its default hyper-parameters.
+"""
+
+from wsol.registry import Registry
+
+METHODS = Registry("method", __name__)
+
+
+def list_methods(pattern: str = "*") -> list[str]:
+    return METHODS.list(pattern)

@@ -1,0 +1,28 @@
+"""The interface every backbone implements."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+
+class Backbone(nn.Module):
+    """Images -> per-stage feature maps; see the BACKBONES contract."""
+
+    channels: list[int]
+    stage_modules: list[nn.Module]
+
+    def insert_after(self, stage: int, block: nn.Module) -> None:
+        """Apply ``block`` to the output of stage ``stage`` (negative indices allowed).
+
+        The block sees the stage's output and its result replaces it, for later stages
+        and for the returned features alike. The block is registered as a submodule
+        (so it trains and is saved) under ``inserted.<stage>_<n>``.
+        """
+        stage %= len(self.stage_modules)
+        if not hasattr(self, "inserted"):
+            self.inserted = nn.ModuleDict()
+        self.inserted[f"{stage}_{len(self.inserted)}"] = block
+        self.stage_modules[stage].register_forward_hook(lambda _m, _inp, out: block(out))
+
+    def forward(self, images: Tensor) -> list[Tensor]:  # pragma: no cover - abstract
+        raise NotImplementedError
