@@ -6,10 +6,11 @@ from keyword options (e.g. ``cam_curve_interval``, ``resolution``) that
 * declares ``requires``, the ground-truth kinds it needs (subset of
   ``{"boxes", "masks", "fixations"}``); evaluation runs every member whose needs the
   dataset's ``ground_truth`` covers;
-* streams: ``update(maps, targets)`` takes a batch of raw score maps (``(h, w)`` numpy or
-  torch arrays, float32 or float64, any resolution) and the matching ground-truth
-  :class:`~wsol.data.sample.Sample` records (original pixels), and keeps only additive
-  state (counts, histograms, sums, per-image rows keyed by image id);
+* streams: ``update(maps, targets, predictions=None)`` takes a batch of raw score maps
+  (``(h, w)`` numpy or torch arrays, float32 or float64, any resolution), the matching
+  ground-truth :class:`~wsol.data.sample.Sample` records (original pixels) and optionally
+  the predicted top-1 classes (for top-1 localization), and keeps only additive state
+  (counts, histograms, sums, per-image rows keyed by image id);
 * combines: ``state()`` returns that state as a dict of numpy arrays and
   ``merge_state(state)`` adds another process's, so sharded evaluation is exact;
 * ``compute()`` returns a flat dict of named numbers (and arrays for curves).

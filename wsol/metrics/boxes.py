@@ -160,18 +160,17 @@ def _boxes_per_foreground(u8: np.ndarray, thresholds: np.ndarray, convention: Bo
     group_cuts = cuts[first]
     x0, x1 = _window(u8.max(axis=0), group_cuts)
     y0, y1 = _window(u8.max(axis=1), group_cuts)
-    per_group = []
+    contours: list[tuple] = []
     for c, a, b, r, s in zip(
         group_cuts.tolist(), x0.tolist(), x1.tolist(), y0.tolist(), y1.tolist(), strict=True
     ):
         if a > b:  # no foreground
-            per_group.append(_contour_boxes((), u8.shape, convention))
+            contours.append(())
             continue
         window = u8[r : s + 1, a : b + 1]
         binary = np.ones_like(window) if c < 0 else (window > c).view(np.uint8)
-        contours = cv2.findContours(binary, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE, offset=(a, r))[0]
-        per_group.append(_contour_boxes(contours, u8.shape, convention))
-    return _pack(group.ravel(), per_group)
+        contours.append(cv2.findContours(binary, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE, offset=(a, r))[0])
+    return _vectorized_boxes(group.ravel(), contours, u8.shape, convention)
 
 
 def _window(profile: np.ndarray, cuts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -183,22 +182,69 @@ def _window(profile: np.ndarray, cuts: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return first, last
 
 
+def _vectorized_boxes(
+    group_of_threshold: np.ndarray, contours: list[tuple], shape: tuple[int, ...], convention: BoxConvention
+) -> ScoremapBoxes:
+    """Boxes and largest contours of all groups at once (same numbers as boundingRect/contourArea).
+
+    Contour points are small integers, so the shoelace area in int64 equals OpenCV's
+    double-precision ``contourArea`` exactly.
+    """
+    counts = np.array([len(c) for c in contours], dtype=np.int64)
+    flat = [c for group in contours for c in group]
+    n_groups = len(contours)
+    slots = np.maximum(counts, 1)  # an empty group holds the no-contour box
+    offsets = np.concatenate([[0], np.cumsum(slots)])
+    multi = np.tile(np.array(_NO_CONTOUR_BOX, dtype=np.int64), (int(offsets[-1]), 1))
+    single = np.tile(np.array(_NO_CONTOUR_BOX, dtype=np.int64), (n_groups, 1))
+    if flat:
+        lengths = np.array([len(c) for c in flat], dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        pts = np.concatenate(flat).reshape(-1, 2).astype(np.int64)
+        x, y = pts[:, 0], pts[:, 1]
+        x0, y0 = np.minimum.reduceat(x, starts), np.minimum.reduceat(y, starts)
+        x1, y1 = np.maximum.reduceat(x, starts) + 1, np.maximum.reduceat(y, starts) + 1
+        if convention == "reference":
+            x1, y1 = np.minimum(x1, shape[1] - 1), np.minimum(y1, shape[0] - 1)
+        boxes = np.stack([x0, y0, x1, y1], axis=1)
+        group = np.repeat(np.arange(n_groups), counts)
+        first_of_group = np.cumsum(counts) - counts
+        rank = np.arange(len(flat)) - first_of_group[group]
+        multi[offsets[group] + rank] = boxes
+        area = _shoelace2(x, y, starts, lengths)
+        nonempty = np.flatnonzero(counts)
+        best = np.maximum.reduceat(area, first_of_group[nonempty])
+        is_best = np.flatnonzero(area == np.repeat(best, counts[nonempty]))
+        _, first_best = np.unique(group[is_best], return_index=True)  # first in OpenCV order
+        single[nonempty] = boxes[is_best[first_best]]
+    return ScoremapBoxes(group_of_threshold, multi, offsets, single)
+
+
+def _shoelace2(x: np.ndarray, y: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Twice the absolute polygon area of each contour (segments given by starts/lengths)."""
+    prev = np.arange(len(x)) - 1
+    prev[starts] = starts + lengths - 1  # close each polygon
+    cross = x[prev] * y - y[prev] * x
+    return np.abs(np.add.reduceat(cross, starts))
+
+
 def _contour_boxes(
     contours: tuple | list, shape: tuple[int, ...], convention: BoxConvention
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(all boxes, largest-contour box) of one contour list, in the given convention."""
+    """(all boxes, largest-contour box) of one contour list, as the reference computes them."""
     if len(contours) == 0:
         fallback = np.array([_NO_CONTOUR_BOX], dtype=np.int64)
         return fallback, fallback[0]
-    rects = np.array([cv2.boundingRect(c) for c in contours], dtype=np.int64)
-    x, y, w, h = rects.T
-    if convention == "exact":
-        boxes = np.stack([x, y, x + w, y + h], axis=1)
-    else:
-        height, width = shape
-        boxes = np.stack([x, y, np.minimum(x + w, width - 1), np.minimum(y + h, height - 1)], axis=1)
-    largest = 0 if len(contours) == 1 else int(np.argmax([cv2.contourArea(c) for c in contours]))
-    return boxes, boxes[largest]
+    height, width = shape
+    boxes = []
+    for contour in contours:
+        x, y, w, h = cv2.boundingRect(contour)
+        if convention == "exact":
+            boxes.append([x, y, x + w, y + h])
+        else:
+            boxes.append([x, y, min(x + w, width - 1), min(y + h, height - 1)])
+    largest = max(range(len(contours)), key=lambda i: cv2.contourArea(contours[i]))
+    return np.array(boxes, dtype=np.int64), np.array(boxes[largest], dtype=np.int64)
 
 
 def _pack(group_of_threshold: np.ndarray, per_group: list[tuple[np.ndarray, np.ndarray]]) -> ScoremapBoxes:

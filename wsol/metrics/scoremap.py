@@ -11,6 +11,10 @@ numbers because every input is cast to float64 before the resize (the reference 
 resizes float64, see ``util.t2n``). Unlike the reference, the NaN/constant cases are
 reported (``PreparedMap.status``) so evaluations can count them.
 
+Caveat kept for exactness: the zero-map rule applies to the *resized* map. For some
+values, bicubic resizing of a constant raw map leaves 1-ulp rounding noise (e.g. 0.3 in
+float64), which normalisation then stretches to [0, 1], as in the reference.
+
 Maps prepared elsewhere (``input_maps="prepared"``, the reference's ``evaluate_wsol``
 path that reads saved ``.npy`` maps) are used as given after the checks of
 ``util.check_scoremap_validity``: 2-D, no NaN, values in [0, 1]; wsol also requires the
@@ -24,6 +28,8 @@ from typing import Any, Literal
 
 import cv2
 import numpy as np
+
+from wsol.metrics.maps import as_numpy
 
 MapStatus = Literal["ok", "nan", "constant"]
 InputMaps = Literal["raw", "prepared"]
@@ -51,10 +57,8 @@ def cam_thresholds(interval: float) -> np.ndarray:
 
 
 def to_float64(raw: Any) -> np.ndarray:
-    """A float64 numpy copy of a numpy array or torch tensor (detached, on the CPU)."""
-    if hasattr(raw, "detach"):  # torch.Tensor, without importing torch
-        raw = raw.detach().cpu().numpy()
-    return np.array(raw, dtype=np.float64)
+    """A float64 numpy copy of a numpy array or torch tensor (any device, any float)."""
+    return as_numpy(raw).astype(np.float64)
 
 
 def target_class_map(class_maps: Any, class_index: int) -> np.ndarray:

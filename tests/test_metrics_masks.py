@@ -1,0 +1,149 @@
+"""Mask metrics: golden comparison with wsolevaluation (label maps, histograms, PxAP), pIoU, accumulator."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from wsoleval_golden import GRIDS, arrays, cases, mask_case_input, mask_sample
+
+from wsol.data.sample import Sample
+from wsol.errors import DataError
+from wsol.metrics import METRICS
+from wsol.metrics.mask_accuracy import MaskAccuracy
+from wsol.metrics.masks import (
+    exact_pxap,
+    mask_label_map,
+    pixel_iou,
+    pxap,
+    pxap_bin_edges,
+    score_histograms,
+    score_value_counts,
+)
+from wsol.metrics.scoremap import cam_thresholds, prepare_scoremap
+
+MASK_CASES = cases()["mask_cases"]
+
+
+def _prepared(case: dict) -> np.ndarray:
+    kind, data = mask_case_input(case)
+    return prepare_scoremap(data, 224).scoremap if kind == "raw" else data
+
+
+@pytest.mark.parametrize("case", MASK_CASES, ids=[c["image_id"] for c in MASK_CASES])
+def test_label_maps_match_the_reference(case):
+    sample = mask_sample(case)
+    label = mask_label_map(sample.mask, sample.ignore, 224)
+    assert np.array_equal(label, arrays("mask_inputs")[case["gt224_key"]])
+    counts = case["gt224_counts"]
+    assert [(label == v).sum() for v in (1, 0, 255)] == [
+        counts["positive"],
+        counts["negative"],
+        counts["ignored"],
+    ]
+
+
+@pytest.mark.parametrize("grid", GRIDS)
+def test_histograms_and_pxap_match_the_reference(grid):
+    ref = arrays("mask_hists")
+    edges = pxap_bin_edges(cam_thresholds(cases()["cam_curve_intervals"][grid]))
+    assert np.array_equal(edges, ref[f"mask_{grid}_bin_edges"])
+    pos, neg = [], []
+    for case in MASK_CASES:
+        sample = mask_sample(case)
+        p, n = score_histograms(_prepared(case), mask_label_map(sample.mask, sample.ignore, 224), edges)
+        pos.append(p)
+        neg.append(n)
+    assert np.array_equal(np.stack(pos), ref[f"mask_{grid}_pos_hist_per_image"])
+    assert np.array_equal(np.stack(neg), ref[f"mask_{grid}_neg_hist_per_image"])
+    total_pos, total_neg = np.sum(pos, axis=0), np.sum(neg, axis=0)
+    assert np.array_equal(total_pos.astype(np.float64), ref[f"mask_{grid}_pos_hist"])
+    assert np.array_equal(total_neg.astype(np.float64), ref[f"mask_{grid}_neg_hist"])
+    assert pxap(total_pos, total_neg) == cases()["expected"]["mask"][grid]["PxAP"]
+
+
+@pytest.mark.parametrize("grid", GRIDS)
+def test_accumulated_pxap_matches_the_reference(grid):
+    interval = cases()["cam_curve_intervals"][grid]
+    raw = MaskAccuracy(cam_curve_interval=interval, input_maps="raw")
+    given_maps = MaskAccuracy(cam_curve_interval=interval, input_maps="prepared")
+    for case in MASK_CASES:
+        kind, data = mask_case_input(case)
+        (raw if kind == "raw" else given_maps).update([data], [mask_sample(case)])
+    given_maps.merge_state(raw.state())
+    out = given_maps.compute()
+    assert out["PxAP"] == cases()["expected"]["mask"][grid]["PxAP"]
+    assert out["n_images"] == len(MASK_CASES)
+    assert 0 < out["pIoU"] <= 100 and out["curve_pIoU"].shape == (len(given_maps.thresholds),)
+
+
+def test_pixel_iou_of_a_small_example():
+    thresholds = np.array([0.0, 0.5])
+    scores = np.array([0.9, 0.6, 0.2, 0.7, 0.1])
+    labels = np.array([1, 1, 1, 0, 0])
+    pos, neg = score_histograms(scores, labels, pxap_bin_edges(thresholds))
+    result = pixel_iou(pos, neg)
+    # t=0: everything predicted -> 3 / 5; t=0.5: TP 2, FP 1, FN 1 -> 2 / 4
+    assert result.curve.tolist() == [0.6, 0.5]
+    assert result.best == 60.0 and result.best_index == 0
+
+
+def test_perfect_map_scores_full_pxap_and_piou():
+    label = np.zeros((224, 224), dtype=np.uint8)
+    label[50:120, 30:200] = 1
+    pos, neg = score_histograms(label.astype(np.float64), label, pxap_bin_edges(cam_thresholds(0.01)))
+    assert pxap(pos, neg) == 100.0 and pixel_iou(pos, neg).best == 100.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 99), st.booleans()), min_size=1, max_size=300))
+def test_exact_pxap_equals_binned_pxap_when_scores_sit_on_bin_edges(points):
+    thresholds = cam_thresholds(0.01)
+    scores = thresholds[[k for k, _ in points]]
+    labels = np.array([fg for _, fg in points], dtype=np.uint8)
+    if not labels.any():
+        return
+    pos, neg = score_histograms(scores, labels, pxap_bin_edges(thresholds))
+    values, fg, bg = score_value_counts(scores, labels)
+    assert exact_pxap(values, fg, bg) == pytest.approx(pxap(pos, neg), abs=1e-12)
+
+
+def _random_mask_batch(rng: np.random.Generator, n: int) -> tuple[list, list[Sample]]:
+    maps, targets = [], []
+    for i in range(n):
+        w, h = (int(v) for v in rng.integers(30, 300, 2))
+        mask = np.zeros((h, w), dtype=np.uint8)
+        mask[rng.integers(0, h // 2) : h, rng.integers(0, w // 2) : w] = 1
+        ignore = rng.random((h, w)) < 0.1
+        maps.append(rng.normal(size=tuple(rng.integers(5, 20, 2))))
+        targets.append(Sample(image_id=f"m{i}", image=None, label=0, size=(w, h), mask=mask, ignore=ignore))
+    return maps, targets
+
+
+def test_merged_shards_equal_a_single_pass():
+    rng = np.random.default_rng(0)
+    maps, targets = _random_mask_batch(rng, 12)
+    whole = MaskAccuracy(exact=True)
+    whole.update(maps, targets)
+    merged = MaskAccuracy(exact=True)
+    for j in range(3):
+        shard = MaskAccuracy(exact=True)
+        shard.update(maps[4 * j : 4 * j + 4], targets[4 * j : 4 * j + 4])
+        merged.merge_state(shard.state())
+    a, b = whole.compute(), merged.compute()
+    assert a.keys() == b.keys()
+    for key in a:
+        assert np.array_equal(a[key], b[key], equal_nan=True), key
+    assert abs(a["PxAP_exact"] - a["PxAP"]) < 5
+
+
+def test_bad_masks_name_the_image():
+    accumulator = METRICS.build({"name": "pxap"})
+    assert accumulator.requires == frozenset({"masks"})
+    wrong = Sample(image_id="oi/x.jpg", image=None, label=0, size=(40, 30), mask=np.zeros((40, 30), np.uint8))
+    with pytest.raises(DataError, match=r"oi/x\.jpg: mask is \(40, 30\)"):
+        accumulator.update([np.zeros((7, 7))], [wrong])
+    missing = Sample(image_id="oi/y.jpg", image=None, label=0, size=(40, 30))
+    with pytest.raises(DataError, match=r"oi/y\.jpg: no object mask"):
+        accumulator.update([np.zeros((7, 7))], [missing])
