@@ -180,6 +180,10 @@ def test_exact_convention_scores_a_perfect_box_as_one():
         )
     assert np.all(results["exact"].multi == 1.0)
     assert np.all(results["reference"].multi < 1.0)  # exclusive end read as inclusive + truncated GT
+    sample = Sample(image_id="sq", image=None, label=0, size=(448, 448), boxes=sample_boxes)
+    exact = BoxAccuracy(iou_thresholds=(100,), box_convention="exact", input_maps="prepared")
+    exact.update([scoremap], [sample])
+    assert exact.compute()["MaxBoxAccV2"] == 100.0
 
 
 # --- accumulator ------------------------------------------------------------------------------

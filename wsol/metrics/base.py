@@ -18,9 +18,9 @@ class MetricAccumulator(ABC):
 
     The state has three parts, all numpy arrays so that it can be sent between
     processes: *config* (must be equal to merge, e.g. the threshold grid), *sums*
-    (integer counts and histograms, added on merge) and *rows* (per-image values,
-    concatenated on merge, with the image ids in ``rows/image_id``; an image may be
-    evaluated only once). Integer sums make a sharded evaluation give the same numbers
+    (integer counts and histograms, added on merge) and *rows* (per-image values or
+    pooled multisets, concatenated on merge; the image ids are in ``rows/image_id`` and
+    an image may be evaluated only once). Integer sums make a sharded evaluation give the same numbers
     as a single pass, to the last bit. Subclasses declare their arrays in ``__init__``
     with :meth:`_add_config`, :meth:`_add_sum` and :meth:`_add_row`.
     """
@@ -82,7 +82,7 @@ class MetricAccumulator(ABC):
         self._row_types[key] = dtype
 
     def _append_rows(self, **values: Sequence[Any]) -> None:
-        """Append one batch of per-image rows (``image_id`` included)."""
+        """Append one batch of values to every row (``image_id`` included)."""
         self._register_images(list(values["image_id"]))
         for key, parts in self._rows.items():
             parts.append(np.asarray(values[key], dtype=self._row_types[key]))

@@ -108,6 +108,10 @@ class BoxAccuracy(MetricAccumulator):
         """Evaluate raw maps (any size) against ``Sample.boxes``; ``predictions`` are top-1 classes."""
         check_batch(maps, targets, predictions)
         results = [self.localize(raw, target) for raw, target in zip(maps, targets, strict=True)]
+        self._append_rows(  # first: rejects repeated images before any count changes
+            image_id=[t.image_id for t in targets],
+            **{f"best_iou_{mode}": [getattr(r, mode).max() for _, r in results] for mode in MODES},
+        )
         fractions = self.iou_thresholds[:, None] / 100
         for i, (status, ious) in enumerate(results):
             class_correct = predictions is not None and int(predictions[i]) == targets[i].label
@@ -121,10 +125,6 @@ class BoxAccuracy(MetricAccumulator):
             self._sums["n_images"] += 1
             self._sums["n_predicted"] += predictions is not None
             self._sums["n_class_correct"] += class_correct
-        self._append_rows(
-            image_id=[t.image_id for t in targets],
-            **{f"best_iou_{mode}": [getattr(r, mode).max() for _, r in results] for mode in MODES},
-        )
 
     def localize(self, raw: Any, target: Sample) -> tuple[MapStatus, BestIoU]:
         """Map status and best IoU at every threshold for one raw map."""

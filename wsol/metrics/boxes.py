@@ -161,15 +161,15 @@ def _boxes_per_foreground(u8: np.ndarray, thresholds: np.ndarray, convention: Bo
     x0, x1 = _window(u8.max(axis=0), group_cuts)
     y0, y1 = _window(u8.max(axis=1), group_cuts)
     contours: list[tuple] = []
-    for c, a, b, r, s in zip(
-        group_cuts.tolist(), x0.tolist(), x1.tolist(), y0.tolist(), y1.tolist(), strict=True
-    ):
-        if a > b:  # no foreground
+    bounds = zip(group_cuts.tolist(), x0.tolist(), x1.tolist(), y0.tolist(), y1.tolist(), strict=True)
+    for cut, left, right, top, bottom in bounds:
+        if left > right:  # no foreground
             contours.append(())
             continue
-        window = u8[r : s + 1, a : b + 1]
-        binary = np.ones_like(window) if c < 0 else (window > c).view(np.uint8)
-        contours.append(cv2.findContours(binary, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE, offset=(a, r))[0])
+        window = u8[top : bottom + 1, left : right + 1]
+        binary = np.ones_like(window) if cut < 0 else (window > cut).view(np.uint8)
+        found = cv2.findContours(binary, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE, offset=(left, top))[0]
+        contours.append(found)
     return _vectorized_boxes(group.ravel(), contours, u8.shape, convention)
 
 

@@ -63,10 +63,10 @@ class MaskAccuracy(MetricAccumulator):
             self._add_sum(key)
         self._add_sum("pos_hist", (len(self.edges) - 1,))
         self._add_sum("neg_hist", (len(self.edges) - 1,))
-        if exact:  # pooled (value, fg count, bg count) triples; order does not matter
-            self._add_config("exact", np.array(True))
-            self._values: list[np.ndarray] = [np.zeros(0)]
-            self._counts: list[np.ndarray] = [np.zeros((0, 2), dtype=np.int64)]
+        if exact:  # pooled (score value, foreground count, background count); order does not matter
+            self._add_row("score_value", float)
+            self._add_row("score_fg", int)
+            self._add_row("score_bg", int)
 
     def update(
         self, maps: Sequence[Any], targets: Sequence[Sample], predictions: Sequence[int] | None = None
@@ -74,6 +74,12 @@ class MaskAccuracy(MetricAccumulator):
         """Histogram each prepared map's scores at object / background pixels (predictions unused)."""
         check_batch(maps, targets, predictions)
         prepared = [self._prepare(raw, target) for raw, target in zip(maps, targets, strict=True)]
+        rows = {"image_id": [t.image_id for t in targets]}
+        if self.exact:
+            counts = [score_value_counts(scoremap, label_map) for _, scoremap, label_map in prepared]
+            for k, key in enumerate(("score_value", "score_fg", "score_bg")):
+                rows[key] = np.concatenate([c[k] for c in counts])
+        self._append_rows(**rows)  # first: rejects repeated images before any count changes
         for status, scoremap, label_map in prepared:
             pos, neg = score_histograms(scoremap, label_map, self.edges)
             self._sums["pos_hist"] += pos
@@ -81,11 +87,6 @@ class MaskAccuracy(MetricAccumulator):
             if status != "ok":
                 self._sums[f"n_{status}_maps"] += 1
             self._sums["n_images"] += 1
-            if self.exact:
-                values, fg, bg = score_value_counts(scoremap, label_map)
-                self._values.append(values)
-                self._counts.append(np.stack([fg, bg], axis=1))
-        self._append_rows(image_id=[t.image_id for t in targets])
 
     def _prepare(self, raw: Any, target: Sample) -> tuple[str, np.ndarray, np.ndarray]:
         width, height = image_size(target)
@@ -101,20 +102,6 @@ class MaskAccuracy(MetricAccumulator):
             raise DataError(f"{target.image_id}: {e}") from None
         label_map = mask_label_map(target.mask, target.ignore, self.resolution)
         return prepared.status, prepared.scoremap, label_map
-
-    def state(self) -> dict[str, np.ndarray]:
-        out = super().state()
-        if self.exact:
-            out["pooled/values"] = np.concatenate(self._values)
-            out["pooled/counts"] = np.concatenate(self._counts)
-        return out
-
-    def merge_state(self, state: dict[str, np.ndarray]) -> None:
-        pooled = {k: state[k] for k in ("pooled/values", "pooled/counts") if k in state}
-        super().merge_state(state)
-        if self.exact:
-            self._values.append(np.asarray(pooled["pooled/values"], dtype=np.float64))
-            self._counts.append(np.asarray(pooled["pooled/counts"], dtype=np.int64))
 
     def compute(self) -> dict[str, Any]:
         if int(self._sums["n_images"]) == 0:
@@ -139,8 +126,9 @@ class MaskAccuracy(MetricAccumulator):
             }
         )
         if self.exact:
-            counts = np.concatenate(self._counts)
-            out["PxAP_exact"] = exact_pxap(np.concatenate(self._values), counts[:, 0], counts[:, 1])
+            out["PxAP_exact"] = exact_pxap(
+                self.rows("score_value"), self.rows("score_fg"), self.rows("score_bg")
+            )
         for key in ("n_images", "n_nan_maps", "n_constant_maps"):
             out[key] = int(self._sums[key])
         return out
