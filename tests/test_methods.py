@@ -57,28 +57,23 @@ def set_up(name_or_method, base_model: WSOLModel, seed: int = 1):
 
 
 @pytest.mark.parametrize("name", METHODS.list())
-def test_training_step_is_finite_reaches_every_parameter_and_repeats(name, base_model):
+def test_training_step_and_localization_map_keep_the_contract_and_repeat(name, base_model):
     def step():
         model, method = set_up(name, base_model)
         model.train()
         torch.manual_seed(2)
         loss, output = method.training_step(model, IMAGES, LABELS)
         loss.backward()
-        return loss.detach(), output, {n: p.grad for n, p in model.named_parameters()}
+        return model, method, loss.detach(), output, {n: p.grad for n, p in model.named_parameters()}
 
-    loss, output, grads = step()
+    model, method, loss, output, grads = step()
     assert loss.ndim == 0 and torch.isfinite(loss)
     assert output.logits.shape == (2, NUM_CLASSES)
     assert all(g is not None and torch.isfinite(g).all() for g in grads.values()), name
     assert any(g.abs().sum() > 0 for n, g in grads.items() if n.startswith("backbone."))
-    again, _, grads_again = step()
+    _, _, again, _, grads_again = step()
     assert torch.equal(again, loss)
     assert all(torch.equal(grads[n], grads_again[n]) for n in grads)
-
-
-@pytest.mark.parametrize("name", METHODS.list())
-def test_localization_map_in_eval(name, base_model):
-    model, method = set_up(name, base_model)
     model.eval()
     with torch.no_grad():
         logits, maps = method.localization_map(model, IMAGES, LABELS)
@@ -222,10 +217,12 @@ def test_adl_model_differs_in_training_and_is_the_plain_model_in_eval(base_model
     model, _ = set_up(ADL(drop_rate=1.0), base_model)
     plain = copy.deepcopy(base_model)
     assert len(model.backbone.inserted) == 2
-    model.eval(), plain.eval()
+    model.eval()
+    plain.eval()
     with torch.no_grad():
         torch.testing.assert_close(model(IMAGES).logits, plain(IMAGES).logits)
-        model.train(), plain.train()
+        model.train()
+        plain.train()
         assert not torch.allclose(model(IMAGES).logits, plain(IMAGES).logits)
 
 
@@ -242,7 +239,8 @@ def test_eil_branch_doubles_the_batch_with_the_erased_copy():
 def test_eil_trains_both_branches_and_is_the_plain_model_in_eval(base_model):
     model, method = set_up(EIL(), base_model)
     plain = copy.deepcopy(base_model)
-    model.eval(), plain.eval()
+    model.eval()
+    plain.eval()
     with torch.no_grad():
         torch.testing.assert_close(model(IMAGES).logits, plain(IMAGES).logits)
         loss, out = method.training_step(model, IMAGES, LABELS)
@@ -420,6 +418,7 @@ def summary(run_dir: Path) -> dict:
     return json.loads((run_dir / "summary.json").read_text())
 
 
+@pytest.mark.slow
 def test_adversarial_erasing_cascade_trains_stages_fuses_maps_and_repeats(tmp_path, tiny_dataset):
     from wsol.config import load_config
 

@@ -28,16 +28,20 @@ class AdversarialErasing(Method):
 
     The cascade runs ``num_stages`` stages, or stops early when a stage's top-1 accuracy
     on the erased validation images falls below ``min_accuracy`` (%); that stage is then
-    dropped (the paper stops when the classifier no longer learns the erased images, and
-    keeps three steps). Erasing happens on the fly, in the training step, at the training
-    resolution after augmentation, with the earlier stages frozen in eval mode.
+    dropped (the paper stops when the classifier no longer learns the erased images).
+    Erasing happens on the fly, in the training step, at the training resolution after
+    augmentation, with the earlier stages frozen in eval mode (rather than in a dataset
+    wrapper or a per-image cache: the frozen stages run batched on the training device,
+    erased pixels follow every crop and flip exactly, and the same code erases the
+    validation and test images at evaluation).
 
     Localization map (the cascade's output): the maximum over stages of each stage's
     min-max normalised CAM at feature resolution, stage ``k`` looking at the image as
     erased by the stages before it (using the ground-truth class, the GT-known protocol
     of the maps); classification uses stage 0's logits on the unerased image.
 
-    No official code was found; ``erase_threshold`` 0.5 is wsol's choice.
+    No official code was found: ``num_stages`` 3, ``erase_threshold`` 0.5 and
+    ``min_accuracy`` 0 (no early stop) are wsol's defaults, not the paper's values.
     """
 
     is_cascade = True

@@ -20,9 +20,9 @@ class CutMix(Method):
     a WSOL method as in wsolevaluation (``wsol/method/cutmix.py``, ``main.py``).
 
     With probability ``prob`` a batch is mixed: ``lam ~ Beta(beta, beta)``, the batch is
-    paired with a random permutation of itself, and a box of side ``floor(S * sqrt(1 -
-    lam))`` centred on a uniform random pixel (clipped to the image) is pasted from the
-    partner. The loss is ``lam' CE(y_a) + (1 - lam') CE(y_b)`` with ``lam'`` the share of
+    paired with a random permutation of itself, and the box reaching ``floor(S * sqrt(1 -
+    lam)) // 2`` pixels to either side of a uniform random pixel (clipped to the image)
+    is pasted from the partner. The loss is ``lam' CE(y_a) + (1 - lam') CE(y_b)`` with ``lam'`` the share of
     pixels left unpasted. Defaults are wsolevaluation's: ``prob`` 1.0, ``beta`` 1.0. All
     draws come from torch's generator (the reference mixes numpy and torch), so runs are
     reproducible under ``seed``. Evaluation is the plain model.
