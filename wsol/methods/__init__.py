@@ -10,8 +10,14 @@ Contract of a member: a subclass of :class:`wsol.methods.base.Method` built as
 * ``localization_map(model, images, targets)``: return ``(B, h, w)`` maps at evaluation.
 
 The model must stay a plain :class:`~wsol.models.WSOLModel` in eval mode outside these
-hooks, so explainers and checkpoints work for every method. Docstrings give the paper,
-the reference code and its default hyper-parameters.
+hooks, so explainers and checkpoints work for every method. A method instance serves
+the one model it set up (it may keep references to blocks it inserted). A method with
+``is_cascade = True`` trains several models in turn; ``run_training`` hands it to
+:func:`wsol.engine.cascade.run_cascade`. Docstrings give the paper, the reference code
+and its default hyper-parameters.
+
+Members: ``vanilla``, ``has``, ``cutmix``, ``adl``, ``acol``, ``eil`` and the cascade
+``adversarial_erasing``; shared masks and fills live in :mod:`wsol.methods.erasing`.
 """
 
 from wsol.registry import Registry

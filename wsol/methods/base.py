@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -9,7 +11,13 @@ from wsol.models.output import ModelOutput
 
 
 class Method:
-    """Plain training: cross-entropy on the logits plus the head's auxiliary losses."""
+    """Plain training: cross-entropy on the logits plus the head's auxiliary losses.
+
+    ``is_cascade``: the method trains several models one after another (adversarial
+    erasing); ``run_training`` hands such a method to :func:`wsol.engine.cascade.run_cascade`.
+    """
+
+    is_cascade: ClassVar[bool] = False
 
     def setup(self, model: nn.Module) -> None:
         """Adapt ``model`` before training (default: nothing)."""

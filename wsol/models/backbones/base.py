@@ -21,8 +21,23 @@ class Backbone(nn.Module):
         stage %= len(self.stage_modules)
         if not hasattr(self, "inserted"):
             self.inserted = nn.ModuleDict()
-        self.inserted[f"{stage}_{len(self.inserted)}"] = block
-        self.stage_modules[stage].register_forward_hook(lambda _m, _inp, out: block(out))
+        name = f"{stage}_{len(self.inserted)}"
+        self.inserted[name] = block
+        self.stage_modules[stage].register_forward_hook(_ApplyInserted(self, name))
 
     def forward(self, images: Tensor) -> list[Tensor]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+class _ApplyInserted:
+    """Forward hook replacing a stage's output by ``backbone.inserted[name](output)``.
+
+    It looks the block up through the backbone at call time (not a captured reference),
+    so a deep copy or an unpickled model runs its own blocks.
+    """
+
+    def __init__(self, backbone: Backbone, name: str) -> None:
+        self.backbone, self.name = backbone, name
+
+    def __call__(self, _module: nn.Module, _inputs: tuple[Tensor, ...], output: Tensor) -> Tensor:
+        return self.backbone.inserted[self.name](output)

@@ -9,10 +9,12 @@ Contract of a member: an ``nn.Module`` class built as
   for heads that insert blocks after stages (``backbone.insert_after``);
 
 whose ``forward(features: list[Tensor]) -> ModelOutput`` returns ``logits (B, K)`` and
-the maps it yields, and which declares them in the class attribute ``map_kind``:
+the maps it yields, and which declares them in the attribute ``map_kind`` (a class
+attribute, or set in ``__init__`` when an option chooses the maps):
 
 * ``"class"``: per-class maps ``ModelOutput.class_maps (B, K, h, w)`` (CAM-style);
-* ``"attention"``: class-agnostic maps ``ModelOutput.attention (B, A, h, w)``.
+* ``"attention"``: class-agnostic maps ``ModelOutput.attention (B, A, h, w)``; heads whose
+  attention is a window also return ``ModelOutput.boxes`` (STN, glimpse).
 
 Training, ``tools/eval_loc.py`` and W&B logging use ``ModelOutput.localization_map``,
 so they treat every head alike. The docstring of a member gives the formula, the paper
