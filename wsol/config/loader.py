@@ -11,6 +11,7 @@ naming the key, with close matches.
 
 from __future__ import annotations
 
+import copy
 import os
 from dataclasses import fields, is_dataclass
 from pathlib import Path
@@ -26,11 +27,19 @@ from wsol.errors import ConfigError, did_you_mean
 SPEC_KEYS = ("data.dataset", "model.head", "method", "eval.explainer")
 
 
-def load_config(path: str | os.PathLike | None = None, overrides: list[str] | None = None) -> RunConfig:
-    """Return the resolved, validated :class:`RunConfig`."""
+def load_config(
+    path: str | os.PathLike | None = None,
+    overrides: list[str] | None = None,
+    base: dict[str, Any] | None = None,
+) -> RunConfig:
+    """Return the resolved, validated :class:`RunConfig`.
+
+    ``base`` (e.g. the config stored in a checkpoint) is merged first, then the YAML
+    chain of ``path``, then ``overrides``.
+    """
     merged: dict[str, Any] = {}
-    for layer in _yaml_chain(Path(path)) if path else []:
-        _merge_into(merged, layer)
+    for layer in [base or {}, *(_yaml_chain(Path(path)) if path else [])]:
+        _merge_into(merged, copy.deepcopy(layer))
     _merge_into(merged, _parse_overrides(overrides or []))
     return _validate(merged)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -11,9 +11,11 @@ from tqdm import tqdm
 
 from wsol.data.dataset import WSOLDataset
 from wsol.engine.trainer import autocast
+from wsol.explainers import create_explainer
 from wsol.methods.base import Method
 
 MapFn = Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]
+BatchCallback = Callable[[dict[str, Any], Tensor, Tensor], None]
 
 
 def method_maps(model: nn.Module, method: Method, amp: str, device: torch.device) -> MapFn:
@@ -27,6 +29,27 @@ def method_maps(model: nn.Module, method: Method, amp: str, device: torch.device
     return compute
 
 
+def explainer_maps(model: nn.Module, spec: Mapping[str, Any]) -> MapFn:
+    """``(images, labels) -> (logits, maps)`` from a registered post-hoc explainer.
+
+    For a :class:`~wsol.models.WSOLModel` the target layer defaults to the last backbone
+    stage, and CAM's classifier to the head's ``classifier`` layer.
+    """
+    spec = dict(spec)
+    if "target_layer" not in spec and hasattr(model, "backbone"):
+        spec["target_layer"] = model.backbone.stage_modules[-1]
+    if spec.get("name") == "cam" and "classifier" not in spec and hasattr(model.head, "classifier"):
+        spec["classifier"] = model.head.classifier
+    explainer = create_explainer(spec, model)
+
+    def compute(images: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
+        with torch.no_grad():
+            logits = model(images).logits
+        return logits.float(), explainer(images, labels).detach().float()
+
+    return compute
+
+
 def evaluate(
     map_fn: MapFn,
     loader: Iterable[dict[str, Any]],
@@ -35,12 +58,14 @@ def evaluate(
     device: torch.device,
     desc: str = "eval",
     progress: bool = True,
+    on_batch: Sequence[BatchCallback] = (),
 ) -> dict[str, Any]:
     """Stream a split through ``map_fn`` and the metric accumulators.
 
     Maps are taken for each image's ground-truth class (the GT-known protocol of
     wsolevaluation); predicted classes are passed to the metrics for top-1 loc.
-    Returns ``{"top1": ..., **metric results}`` (accuracies in %).
+    Each ``on_batch`` callback sees ``(batch, predictions, maps)`` (e.g. to save overlays).
+    Returns ``{"top1": ..., "num_images": ..., **metric results}`` (accuracies in %).
     """
     correct, seen = 0, 0
     for batch in tqdm(loader, desc=desc, leave=False, disable=not progress, dynamic_ncols=True):
@@ -50,11 +75,13 @@ def evaluate(
         predictions = logits.argmax(1)
         correct += (predictions == labels).sum().item()
         seen += labels.shape[0]
+        maps_cpu, preds_cpu = maps.detach().cpu(), predictions.cpu()
         if metrics:
             targets = [dataset.load_target(int(i)) for i in batch["index"]]
-            maps_cpu, preds_cpu = maps.detach().cpu(), predictions.cpu()
             for metric in metrics:
                 metric.update(list(maps_cpu), targets, predictions=preds_cpu.tolist())
+        for callback in on_batch:
+            callback(batch, preds_cpu, maps_cpu)
     results: dict[str, Any] = {"top1": 100.0 * correct / max(seen, 1), "num_images": seen}
     for metric in metrics:
         results.update(metric.compute())

@@ -21,6 +21,7 @@ from wsol.engine.checkpoint import (
     save_epoch_checkpoint,
 )
 from wsol.engine.evaluator import evaluate, method_maps
+from wsol.engine.localization import carry_threshold, evaluate_split, flat_results
 from wsol.engine.summary import format_summary, selection_key
 from wsol.engine.tracking import RunTracker
 from wsol.engine.trainer import train_one_epoch
@@ -171,26 +172,16 @@ def run_training(
 def final_evaluation(
     cfg: RunConfig, model, method, device: torch.device, info, progress: bool
 ) -> dict[str, Any]:
-    """Evaluate the best checkpoint on val and test with every applicable metric."""
+    """Evaluate the best checkpoint on val and test; carry val's threshold to test."""
     best_path = Path(cfg.output_dir) / cfg.name / "checkpoints" / "best.pth"
     if best_path.exists():
         model.load_state_dict(load_checkpoint(best_path)["model"])
-    model.eval()
-    results: dict[str, Any] = {}
-    for split, prefix in ((cfg.data.val_split, "val"), (cfg.data.test_split, "test")):
-        dataset = build_dataset(cfg, split, train=False)
-        metrics = build_metrics(cfg, dataset.ground_truth)
-        out = evaluate(
-            method_maps(model, method, cfg.train.amp, device),
-            build_loader(dataset, cfg, False, info),
-            dataset,
-            metrics,
-            device,
-            desc=prefix,
-            progress=progress and info.is_main,
-        )
-        results.update({f"{prefix}/{k}": v for k, v in out.items()})
-    return results
+    val, test = (
+        evaluate_split(cfg, model, method, split, device, info, progress=progress)
+        for split in (cfg.data.val_split, cfg.data.test_split)
+    )
+    test.results.update(carry_threshold(val, test))
+    return flat_results(val=val, test=test)
 
 
 def _is_scalar(value: Any) -> bool:

@@ -30,8 +30,9 @@ def as_map(array: ArrayLike, name: str = "saliency map") -> np.ndarray:
     out = as_numpy(array)
     if out.ndim != 2 or out.size == 0:
         raise DataError(f"{name} must be a non-empty 2-D array, got shape {out.shape}")
-    if not (np.issubdtype(out.dtype, np.floating) or np.issubdtype(out.dtype, np.integer)
-            or out.dtype == np.bool_):
+    if not (
+        np.issubdtype(out.dtype, np.floating) or np.issubdtype(out.dtype, np.integer) or out.dtype == np.bool_
+    ):
         raise DataError(f"{name} must be numeric, got dtype {out.dtype}")
     out = out.astype(np.float64, copy=False)
     if not np.isfinite(out).all():

@@ -89,8 +89,9 @@ class COCODataset(AnnotatedDataset):
     ) -> None:
         super().__init__(f"coco/{split}", skip_bad_samples, out_of_frame)
         root_path = require(root, "dataset root")
-        ann_path = require(annotation_file or root_path / "annotations" / f"instances_{split}.json",
-                           "annotation file")
+        ann_path = require(
+            annotation_file or root_path / "annotations" / f"instances_{split}.json", "annotation file"
+        )
         self.image_dir = require(image_dir or root_path / split, "image folder")
         self.coco = load_coco(ann_path)
         self.class_names, cat_to_class = self._classes(categories, ann_path)
@@ -122,8 +123,15 @@ class COCODataset(AnnotatedDataset):
             raise DataError(f"image id {img_id}: annotation without a valid bbox ({err})") from None
         classes = [cat_to_class[a["category_id"]] for a in objects + crowds]
         areas = list(box_areas(boxes)) + [0.0] * len(crowds)
-        return _Record(img_id, self.image_dir / info["file_name"], (int(info["width"]), int(info["height"])),
-                       boxes, order_labels(classes, areas), objects, crowds)
+        return _Record(
+            img_id,
+            self.image_dir / info["file_name"],
+            (int(info["width"]), int(info["height"])),
+            boxes,
+            order_labels(classes, areas),
+            objects,
+            crowds,
+        )
 
     def _check(self, record: _Record) -> None:
         if not record.labels:
@@ -139,8 +147,14 @@ class COCODataset(AnnotatedDataset):
 
     def make_sample(self, index: int, image: np.ndarray | None, size: tuple[int, int]) -> Sample:
         record = self.records[index]
-        sample = Sample(self.image_ids[index], image, record.labels[0], size=size, labels=list(record.labels),
-                        boxes=record.boxes.copy())
+        sample = Sample(
+            self.image_ids[index],
+            image,
+            record.labels[0],
+            size=size,
+            labels=list(record.labels),
+            boxes=record.boxes.copy(),
+        )
         if "masks" in self.ground_truth:
             sample.mask = self._union(record.objects, record.size)
             sample.ignore = self._union(record.crowds, record.size).astype(bool) if record.crowds else None

@@ -92,8 +92,10 @@ class FolderCSVDataset(AnnotatedDataset):
             with open(self.csv_path, newline="", encoding="utf-8-sig") as f:
                 reader = csv.DictReader(f)
                 columns = {c.strip() for c in reader.fieldnames or []}
-                rows = [(n, {k.strip(): (v or "").strip() for k, v in row.items() if k}) for n, row in
-                        enumerate(reader, start=2)]
+                rows = [
+                    (n, {k.strip(): (v or "").strip() for k, v in row.items() if k})
+                    for n, row in enumerate(reader, start=2)
+                ]
         except (UnicodeDecodeError, csv.Error) as err:
             raise DataError(f"cannot read {self.csv_path}: {err}") from None
         for needed in ("image", "label"):

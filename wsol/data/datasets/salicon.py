@@ -63,8 +63,9 @@ class SALICONDataset(AnnotatedDataset):
     ) -> None:
         super().__init__(f"salicon/{split}", skip_bad_samples, out_of_frame)
         self.root = require(root, "dataset root")
-        ann_path = require(annotation_file or self.root / "annotations" / f"fixations_{split}2014.json",
-                           "annotation file")
+        ann_path = require(
+            annotation_file or self.root / "annotations" / f"fixations_{split}2014.json", "annotation file"
+        )
         self.image_dir = require(self.root / "images" / split, "image folder")
         self.map_dir = self.root / "maps" / split
         coco = load_coco(ann_path)
@@ -80,14 +81,17 @@ class SALICONDataset(AnnotatedDataset):
     def _record(self, coco, img_id: int, ann_path: Path) -> _Record:
         info = coco.imgs[img_id]
         try:
-            rows_cols = [np.asarray(a["fixations"], dtype=np.float64).reshape(-1, 2)
-                         for a in coco.imgToAnns.get(img_id, [])]
+            rows_cols = [
+                np.asarray(a["fixations"], dtype=np.float64).reshape(-1, 2)
+                for a in coco.imgToAnns.get(img_id, [])
+            ]
         except (KeyError, ValueError, TypeError) as err:
             raise DataError(f"{ann_path}: bad 'fixations' for image id {img_id} ({err})") from None
         rows_cols = np.concatenate(rows_cols) if rows_cols else np.zeros((0, 2))
         points = rows_cols[:, ::-1] - 1  # 1-based [row, col] -> 0-based (x, y)
-        return _Record(img_id, self.image_dir / info["file_name"], (int(info["width"]), int(info["height"])),
-                       points)
+        return _Record(
+            img_id, self.image_dir / info["file_name"], (int(info["width"]), int(info["height"])), points
+        )
 
     def _check(self, record: _Record) -> None:
         if len(record.points) == 0:

@@ -77,8 +77,9 @@ class VOCDataset(AnnotatedDataset):
     ) -> None:
         super().__init__(f"voc/{split}", skip_bad_samples, out_of_frame)
         self.root = require(root, "dataset root")
-        listing = require(self.root / "ImageSets" / ("Segmentation" if masks else "Main") / f"{split}.txt",
-                          "split list")
+        listing = require(
+            self.root / "ImageSets" / ("Segmentation" if masks else "Main") / f"{split}.txt", "split list"
+        )
         self.class_names = list(classes or VOC_CLASSES)
         self.use_difficult = use_difficult
         self.masks = masks
@@ -132,8 +133,14 @@ class VOCDataset(AnnotatedDataset):
 
     def make_sample(self, index: int, image: np.ndarray | None, size: tuple[int, int]) -> Sample:
         record = self.records[index]
-        sample = Sample(record.image_id, image, record.labels[0], size=size, labels=list(record.labels),
-                        boxes=record.boxes.copy())
+        sample = Sample(
+            record.image_id,
+            image,
+            record.labels[0],
+            size=size,
+            labels=list(record.labels),
+            boxes=record.boxes.copy(),
+        )
         if self.masks:
             path = self.mask_path_of(record.image_id)
             labels = check_map_size(read_map(path), size, path, record.image_id)
