@@ -77,10 +77,10 @@ def _golden_accumulators(grid: str, **options) -> BoxAccuracy:
 def test_final_numbers_match_the_reference(grid):
     expected = cases()["expected"]["box"][grid]
     out = _golden_accumulators(grid).compute()
-    assert out["MaxBoxAcc"] == expected["MaxBoxAcc_V1"]
-    assert out["MaxBoxAccV2"] == expected["MaxBoxAccV2"]
-    assert [out[f"MaxBoxAcc_IoU{d}"] for d in IOUS] == expected["single_contour_acc_per_iou"]
-    assert [out[f"MaxBoxAccV2_IoU{d}"] for d in IOUS] == expected["multi_contour_acc_per_iou"]
+    assert out["maxboxacc"] == expected["MaxBoxAcc_V1"]
+    assert out["maxboxacc_v2"] == expected["MaxBoxAccV2"]
+    assert [out[f"maxboxacc_iou{d}"] for d in IOUS] == expected["single_contour_acc_per_iou"]
+    assert [out[f"maxboxacc_v2_iou{d}"] for d in IOUS] == expected["multi_contour_acc_per_iou"]
     thresholds = cam_thresholds(cases()["cam_curve_intervals"][grid])
     for mode, name in (("single", "single_contour"), ("multi", "multi_contour")):
         best = [thresholds[k] for k in expected[f"{name}_best_threshold_index"]]
@@ -183,7 +183,7 @@ def test_exact_convention_scores_a_perfect_box_as_one():
     sample = Sample(image_id="sq", image=None, label=0, size=(448, 448), boxes=sample_boxes)
     exact = BoxAccuracy(iou_thresholds=(100,), box_convention="exact", input_maps="prepared")
     exact.update([scoremap], [sample])
-    assert exact.compute()["MaxBoxAccV2"] == 100.0
+    assert exact.compute()["maxboxacc_v2"] == 100.0
 
 
 # --- accumulator ------------------------------------------------------------------------------
@@ -245,7 +245,7 @@ def test_top1_localization_needs_the_right_class():
     right.update(maps, targets, [t.label for t in targets])
     wrong.update(maps, targets, [t.label + 1 for t in targets])
     r, w = right.compute(), wrong.compute()
-    assert r["top1_loc"] == r["MaxBoxAcc"] and r["top1_cls"] == 100.0
+    assert r["top1_loc"] == r["maxboxacc"] and r["top1_cls"] == 100.0
     assert w["top1_loc"] == 0.0 and w["top1_cls"] == 0.0
     without = BoxAccuracy()
     without.update(maps, targets)
@@ -258,7 +258,7 @@ def test_threshold_chosen_on_one_split_is_applied_to_another():
     val.update(*_random_batch(rng, 10)[:2])
     test.update(*_random_batch(rng, 10, start=10)[:2])
     threshold = val.best_threshold(iou=50, mode="single")
-    assert val.accuracy_at(threshold) == val.compute()["MaxBoxAcc"]
+    assert val.accuracy_at(threshold) == val.compute()["maxboxacc"]
     k = int(np.flatnonzero(test.thresholds == threshold)[0])
     assert test.accuracy_at(threshold) == test.curve(50, "single")[k]
     with pytest.raises(ConfigError, match="grid"):

@@ -73,9 +73,9 @@ def test_accumulated_pxap_matches_the_reference(grid):
         (raw if kind == "raw" else given_maps).update([data], [mask_sample(case)])
     given_maps.merge_state(raw.state())
     out = given_maps.compute()
-    assert out["PxAP"] == cases()["expected"]["mask"][grid]["PxAP"]
+    assert out["pxap"] == cases()["expected"]["mask"][grid]["PxAP"]
     assert out["n_images"] == len(MASK_CASES)
-    assert 0 < out["pIoU"] <= 100 and out["curve_pIoU"].shape == (len(given_maps.thresholds),)
+    assert 0 < out["piou"] <= 100 and out["curve_piou"].shape == (len(given_maps.thresholds),)
 
 
 def test_pixel_iou_of_a_small_example():
@@ -135,7 +135,7 @@ def test_merged_shards_equal_a_single_pass():
     assert a.keys() == b.keys()
     for key in a:
         assert np.array_equal(a[key], b[key], equal_nan=True), key
-    assert abs(a["PxAP_exact"] - a["PxAP"]) < 5
+    assert abs(a["pxap_exact"] - a["pxap"]) < 5
 
 
 def test_bad_masks_name_the_image():

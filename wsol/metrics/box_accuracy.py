@@ -161,11 +161,11 @@ class BoxAccuracy(MetricAccumulator):
         out: dict[str, Any] = {"thresholds": self.thresholds.copy()}
         with_top1 = 0 < int(self._sums["n_predicted"]) == self._n_images()
         for mode in MODES:
-            suffix = "MaxBoxAcc" if mode == "single" else "MaxBoxAccV2"
+            suffix = "maxboxacc" if mode == "single" else "maxboxacc_v2"
             for iou in self.iou_thresholds.tolist():
                 acc = self.curve(iou, mode)
                 k = int(np.argmax(acc))
-                out[f"{suffix}_IoU{iou}"] = float(acc.max())
+                out[f"{suffix}_iou{iou}"] = float(acc.max())
                 out[f"best_threshold_{mode}_IoU{iou}"] = float(self.thresholds[k])
                 out[f"curve_{mode}_IoU{iou}"] = acc
                 if with_top1:
@@ -173,11 +173,11 @@ class BoxAccuracy(MetricAccumulator):
                     out[f"top1_loc_{mode}_IoU{iou}"] = float(top1[k])
                     out[f"curve_top1_{mode}_IoU{iou}"] = top1
         if 50 in self.iou_thresholds:
-            out["MaxBoxAcc"] = out["MaxBoxAcc_IoU50"]
+            out["maxboxacc"] = out["maxboxacc_iou50"]
             if with_top1:
                 out["top1_loc"] = out["top1_loc_single_IoU50"]
-        out["MaxBoxAccV2"] = float(
-            np.average([out[f"MaxBoxAccV2_IoU{d}"] for d in self.iou_thresholds.tolist()])
+        out["maxboxacc_v2"] = float(
+            np.average([out[f"maxboxacc_v2_iou{d}"] for d in self.iou_thresholds.tolist()])
         )
         if with_top1:
             out["top1_cls"] = float(self._sums["n_class_correct"]) * 100.0 / self._n_images()

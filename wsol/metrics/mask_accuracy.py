@@ -38,7 +38,7 @@ class MaskAccuracy(MetricAccumulator):
     Args:
         cam_curve_interval: threshold grid step; bins are the thresholds plus [1, 2, 3].
         resolution: side of the square grid maps and masks are evaluated on.
-        exact: also compute the unbinned PxAP (``PxAP_exact``).
+        exact: also compute the unbinned PxAP (``pxap_exact``).
         input_maps: ``"raw"`` or ``"prepared"``, as for :class:`~wsol.metrics.box_accuracy.BoxAccuracy`.
     """
 
@@ -110,7 +110,7 @@ class MaskAccuracy(MetricAccumulator):
         curve = pr_curve(pos, neg)
         piou = pixel_iou(pos, neg)
         try:
-            out: dict[str, Any] = {"PxAP": average_precision(curve)}
+            out: dict[str, Any] = {"pxap": average_precision(curve)}
         except ValueError as e:
             raise DataError(str(e)) from None
         n = len(self.thresholds)
@@ -119,14 +119,14 @@ class MaskAccuracy(MetricAccumulator):
             out["curve_recall"] = (curve.tp / curve.positives)[::-1][:n]
         out.update(
             {
-                "pIoU": piou.best,
-                "best_threshold_pIoU": float(self.thresholds[piou.best_index]),
-                "curve_pIoU": piou.curve * 100,
+                "piou": piou.best,
+                "best_threshold_piou": float(self.thresholds[piou.best_index]),
+                "curve_piou": piou.curve * 100,
                 "thresholds": self.thresholds.copy(),
             }
         )
         if self.exact:
-            out["PxAP_exact"] = exact_pxap(
+            out["pxap_exact"] = exact_pxap(
                 self.rows("score_value"), self.rows("score_fg"), self.rows("score_bg")
             )
         for key in ("n_images", "n_nan_maps", "n_constant_maps"):
