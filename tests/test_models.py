@@ -126,3 +126,15 @@ def test_inserted_blocks_survive_deepcopy():
     torch.nn.init.zeros_(clone.inserted["4_0"].bias)
     x = torch.randn(1, 3, 64, 64)
     assert clone(x)[-1].abs().max() == 0 and backbone(x)[-1].abs().max() > 0
+
+
+def test_convnet_backbone_options():
+    net = create_backbone(BackboneConfig(name="convnet", options={"width": 8, "blocks": 1}))
+    feats = net(torch.randn(2, 3, 64, 64))
+    assert net.channels == [8, 16, 32, 64] and [f.shape[-1] for f in feats] == [32, 16, 8, 8]
+    cut = create_backbone(BackboneConfig(name="convnet", feature_stage=-2, stride_one_stages=[0]))
+    assert [f.shape[-1] for f in cut(torch.randn(1, 3, 64, 64))] == [64, 32, 16]
+    with pytest.raises(ConfigError, match=r"unknown option 'widht' for convnet \(did you mean 'width'"):
+        create_backbone(BackboneConfig(name="convnet", options={"widht": 8}))
+    with pytest.raises(ConfigError, match="no pretrained weights"):
+        create_backbone(BackboneConfig(name="convnet", pretrained="timm"))
