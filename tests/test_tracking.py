@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 from PIL import Image
 from tiny_boxes import NAME, TinyBoxes, register_tiny_boxes, tiny_config
-from wandb_records import read_records, run_file
+from wandb_records import finished_records, run_file
 
 from wsol.engine.eval_run import evaluate_checkpoint
-from wsol.engine.figures import threshold_curves
 from wsol.engine.reporting import per_image_rows
 from wsol.engine.summary import result_key
 from wsol.engine.tracking import WANDB_DIR_VARIABLES
 from wsol.engine.training import run_training
+from wsol.report.curves import threshold_curves
 
 NUM_OVERLAYS = 4
 SCALE = 2  # 32-px images at data.image_size 64
@@ -44,7 +44,7 @@ def trained(offline) -> Path:
 
 def records(run_dir: Path) -> dict[str, list]:
     out: dict[str, list] = {}
-    for record in read_records(run_file(run_dir)):
+    for record in finished_records(run_dir):
         kind = record.WhichOneof("record_type")
         out.setdefault(kind, []).append(getattr(record, kind))
     return out

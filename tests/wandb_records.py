@@ -10,6 +10,7 @@ files from its Go core and no longer ships a Python reader, so this is a small o
 from __future__ import annotations
 
 import struct
+import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,7 +33,7 @@ def read_records(path: Path) -> Iterator[wandb_internal_pb2.Record]:
             pos += BLOCK - pos % BLOCK
             continue
         crc, length, kind = CHUNK.unpack_from(data, pos)
-        if kind == 0:
+        if kind == 0 or pos + CHUNK.size + length > len(data):  # end, or a chunk still being written
             break
         chunk = data[pos + CHUNK.size : pos + CHUNK.size + length]
         assert zlib.crc32(chunk, zlib.crc32(bytes([kind]))) == crc, f"bad checksum at byte {pos}"
@@ -48,3 +49,17 @@ def run_file(run_dir: Path) -> Path:
     """The one ``.wandb`` file under ``run_dir``."""
     (path,) = run_dir.glob("wandb/offline-run-*/run-*.wandb")
     return path
+
+
+def finished_records(run_dir: Path, timeout: float = 60.0) -> list[wandb_internal_pb2.Record]:
+    """All records of the run under ``run_dir`` once its ``exit`` record is written.
+
+    ``wandb.finish()`` can return while W&B's core process is still writing the end of
+    the file, so wait for it (a synchronisation point, not a timing assertion).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        records = list(read_records(run_file(run_dir)))
+        if any(r.WhichOneof("record_type") == "exit" for r in records) or time.monotonic() > deadline:
+            return records
+        time.sleep(0.1)

@@ -29,6 +29,7 @@ from wsol.engine.localization import carry_threshold, evaluate_split, flat_resul
 from wsol.engine.tracking import RunTracker
 from wsol.engine.wandb_media import log_evaluation
 from wsol.methods.base import Method
+from wsol.report import eval_files
 from wsol.utils.distributed import DistInfo
 
 
@@ -108,9 +109,9 @@ def write_outputs(
     """``metrics.json`` (numbers and curves) and ``per_image.csv`` in ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     plain = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in results.items()}
-    (out_dir / "metrics.json").write_text(json.dumps({"run": name, **plain}, indent=1, default=float))
+    (out_dir / eval_files.METRICS).write_text(json.dumps({"run": name, **plain}, indent=1, default=float))
     columns = sorted({c for row in rows.values() for c in row})
-    with open(out_dir / "per_image.csv", "w", newline="") as handle:
+    with open(out_dir / eval_files.PER_IMAGE, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["image_id", *columns])
         for image_id, row in rows.items():

@@ -164,8 +164,9 @@ def run_training(
     results["best_epoch"] = best["epoch"]
     if info.is_main:
         tracker.summary({k: v for k, v in results.items() if _is_scalar(v)})
-        best_meta = {"epoch": best["epoch"], f"val/{key}": best["value"]}
-        tracker.log_checkpoint(ckpt_dir / "best.pth", ["best", f"epoch-{best['epoch']}"], best_meta)
+        if (ckpt_dir / "best.pth").exists():
+            best_meta = {"epoch": best["epoch"], f"val/{key}": best["value"]}
+            tracker.log_checkpoint(ckpt_dir / "best.pth", ["best", f"epoch-{best['epoch']}"], best_meta)
         print(format_summary(cfg, results), flush=True)
     tracker.finish()
     return results

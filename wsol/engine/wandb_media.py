@@ -6,7 +6,7 @@ Logged under ``<split>/``:
   and masks as W&B box and mask layers, which the W&B UI can toggle;
 * ``per_image``: a ``wandb.Table`` with one row per image (id, class, prediction, best
   IoU, ...) and a thumbnail for the images that have a panel;
-* ``curves/<name>``: line plots of :data:`wsol.engine.figures.CURVES`.
+* ``curves/<name>``: line plots of :data:`wsol.report.curves.CURVES`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from wsol.engine.figures import Curve, EvalReport, Panel, threshold_curves
+from wsol.engine.figures import EvalReport, Panel
 from wsol.engine.tracking import RunTracker
+from wsol.report.curves import Curve, threshold_curves
 from wsol.visualize import Overlay, grid, render
 
 BOX_CLASSES = {0: "ground truth", 1: "prediction"}

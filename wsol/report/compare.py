@@ -23,16 +23,10 @@ from typing import Any
 import numpy as np
 import yaml
 
-from wsol.engine.figures import (
-    CURVES,
-    OVERLAY_DIR,
-    OVERLAY_INDEX,
-    Curve,
-    plot_curves,
-    threshold_curves,
-)
 from wsol.engine.summary import HEADLINE, result_key
 from wsol.errors import ConfigError, DataError
+from wsol.report import eval_files
+from wsol.report.curves import CURVES, Curve, plot_curves, threshold_curves
 
 NOT_GROUPED = ("name", "seed", "output_dir", "wandb")
 
@@ -48,10 +42,11 @@ class Run:
 
     def overlay_files(self) -> dict[str, Path]:
         """Image id -> overlay PNG, in evaluation order (empty without overlays)."""
-        index = self.eval_dir / OVERLAY_DIR / OVERLAY_INDEX
+        folder = self.eval_dir / eval_files.OVERLAY_DIR
+        index = folder / eval_files.OVERLAY_INDEX
         if not index.is_file():
             return {}
-        return {k: self.eval_dir / OVERLAY_DIR / v for k, v in json.loads(index.read_text()).items()}
+        return {k: folder / v for k, v in json.loads(index.read_text()).items()}
 
 
 @dataclass
@@ -65,8 +60,8 @@ class Group:
 
 def load_run(path: Path) -> Run:
     """A run directory (with ``eval/metrics.json``) or an evaluation folder (with ``metrics.json``)."""
-    eval_dir = path / "eval" if (path / "eval" / "metrics.json").is_file() else path
-    metrics_path = eval_dir / "metrics.json"
+    eval_dir = path / "eval" if (path / "eval" / eval_files.METRICS).is_file() else path
+    metrics_path = eval_dir / eval_files.METRICS
     if not metrics_path.is_file():
         raise DataError(f"{path}: no metrics.json (nor eval/metrics.json); evaluate the run first")
     try:
@@ -99,7 +94,9 @@ def group_runs(runs: Sequence[Run], group_by: Sequence[str] = ()) -> list[Group]
     groups: dict[tuple, list[Run]] = {}
     for run in runs:
         groups.setdefault(_group_key(run.config, group_by), []).append(run)
-    labels = _labels(list(groups), runs)
+    labels = (
+        [", ".join(f"{k}={v}" for k, v in key) for key in groups] if group_by else _labels(list(groups), runs)
+    )
     return [Group(label, members) for label, members in zip(labels, groups.values(), strict=True)]
 
 
@@ -144,8 +141,7 @@ def plot_overlay_grid(groups: Sequence[Group], image_ids: Sequence[str], path: P
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
-
-    from wsol.data.image_io import read_image
+    from PIL import Image
 
     rows, cols = len(image_ids), len(groups)
     fig, axes = plt.subplots(rows, cols, figsize=(2.2 * cols, 2.4 * rows + 0.4), squeeze=False)
@@ -153,7 +149,8 @@ def plot_overlay_grid(groups: Sequence[Group], image_ids: Sequence[str], path: P
         files = group.runs[0].overlay_files()
         axes[0, c].set_title("\n".join(textwrap.wrap(group.label, 24)), fontsize=8)
         for r, image_id in enumerate(image_ids):
-            axes[r, c].imshow(read_image(files[image_id]))
+            with Image.open(files[image_id]) as picture:
+                axes[r, c].imshow(np.asarray(picture.convert("RGB")))
             axes[r, c].set_xticks([])
             axes[r, c].set_yticks([])
     fig.tight_layout()
@@ -178,10 +175,10 @@ def write_report(
     figures = []
     curves = comparison_curves(groups, split)
     if curves:
-        figures.append(("Threshold curves", plot_curves(curves, out_dir / "curves.png").name))
+        figures.append(("Threshold curves", plot_curves(curves, out_dir / eval_files.CURVES_PNG).name))
     image_ids = common_images(groups, max_images)
     if image_ids:
-        grid = plot_overlay_grid(groups, image_ids, out_dir / "overlays.png")
+        grid = plot_overlay_grid(groups, image_ids, out_dir / eval_files.OVERLAYS)
         figures.append((f"The same {split} images across groups", grid.name))
     (out_dir / "comparison.json").write_text(json.dumps(_numbers(groups, split), indent=1))
     grouping = f"grouped by {', '.join(group_by)}" if group_by else "grouped by config minus seed"
