@@ -72,7 +72,7 @@ def test_overlay_grid_shows_the_same_images_of_every_group(runs, tmp_path):
         assert list(load_run(run).overlay_files())[:3] == ids
     grid = Image.open(tmp_path / "overlays.png")
     curves = Image.open(tmp_path / "curves.png")
-    assert grid.size[1] > grid.size[0]  # three image rows, two group columns
+    assert grid.size[0] > grid.size[1]  # two group rows, three image columns
     assert curves.size[0] > 0
     md = (tmp_path / "report.md").read_text()
     assert "![The same test images across groups](overlays.png)" in md

@@ -114,18 +114,28 @@ def metrics_table(groups: Sequence[Group], split: str = "test") -> tuple[list[st
 
 
 def comparison_curves(groups: Sequence[Group], split: str = "test") -> list[Curve]:
-    """Per curve family, each group's main series (mean over its runs)."""
+    """Per curve family, each group's main series, from its runs' curves averaged threshold by threshold."""
+    per_group = {g.label: {c.spec: c for c in threshold_curves(mean_curves(g), split)} for g in groups}
     out = []
     for spec in CURVES:
-        series = {}
-        for group in groups:
-            picked = [_main_series(c) for r in group.runs for c in threshold_curves(r.metrics, split)
-                      if c.spec == spec]
-            if picked and all(np.array_equal(picked[0][0], x) for x, _ in picked):
-                series[group.label] = (picked[0][0], np.mean([y for _, y in picked], axis=0))
+        series = {label: _main_series(curves[spec]) for label, curves in per_group.items() if spec in curves}
         if series:
-            main = spec.main or next(iter(series))
-            out.append(Curve(dataclasses.replace(spec, title=f"{spec.title}: {main}"), series))
+            title = f"{spec.title}, {spec.main}" if spec.main else spec.title
+            out.append(Curve(dataclasses.replace(spec, title=title), series))
+    return out
+
+
+def mean_curves(group: Group) -> dict[str, np.ndarray]:
+    """The group's array results averaged over its runs, element-wise (NaN where a run has NaN).
+
+    Averaging per threshold also averages precision-recall curves, whose recall values
+    differ between runs. Keys whose arrays differ in length between runs are left out.
+    """
+    out = {}
+    for key in {k for r in group.runs for k, v in r.metrics.items() if isinstance(v, list)}:
+        arrays = [np.asarray(r.metrics.get(key), dtype=np.float64) for r in group.runs]
+        if all(a.ndim == 1 and a.shape == arrays[0].shape for a in arrays):
+            out[key] = np.mean(arrays, axis=0)
     return out
 
 
@@ -136,19 +146,19 @@ def common_images(groups: Sequence[Group], limit: int) -> list[str]:
 
 
 def plot_overlay_grid(groups: Sequence[Group], image_ids: Sequence[str], path: Path) -> Path:
-    """Rows: images; columns: groups (each group's first run)."""
+    """Rows: groups (each group's first run); columns: images."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
     from PIL import Image
 
-    rows, cols = len(image_ids), len(groups)
-    fig, axes = plt.subplots(rows, cols, figsize=(2.2 * cols, 2.4 * rows + 0.4), squeeze=False)
-    for c, group in enumerate(groups):
+    rows, cols = len(groups), len(image_ids)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.9 * cols + 1.2, 2.0 * rows), squeeze=False)
+    for r, group in enumerate(groups):
         files = group.runs[0].overlay_files()
-        axes[0, c].set_title("\n".join(textwrap.wrap(group.label, 24)), fontsize=8)
-        for r, image_id in enumerate(image_ids):
+        axes[r, 0].set_ylabel("\n".join(textwrap.wrap(group.label, 20)), fontsize=8)
+        for c, image_id in enumerate(image_ids):
             with Image.open(files[image_id]) as picture:
                 axes[r, c].imshow(np.asarray(picture.convert("RGB")))
             axes[r, c].set_xticks([])
@@ -256,7 +266,7 @@ def _html(intro, header, rows, figures, members) -> str:
     parts = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>wsol comparison</title><style>",
         "body{font-family:sans-serif;margin:16px;max-width:1100px}table{border-collapse:collapse}",
-        "td,th{border:1px solid #bbb;padding:3px 8px;font-size:13px}td{text-align:right}",
+        "td,th{border:1px solid #bbb;padding:3px 8px;font-size:13px}td{text-align:right;white-space:nowrap}",
         "td:first-child{text-align:left}img{max-width:100%}</style></head><body>",
         f"<h1>wsol comparison</h1><p>{e(intro)}</p><table>{table}</table>",
     ]

@@ -34,7 +34,7 @@ class CurveSpec:
 CURVES = (
     CurveSpec(
         "box_accuracy",
-        "BoxAcc vs threshold, all contours (MaxBoxAccV2)",
+        "BoxAcc, all contours (MaxBoxAccV2)",
         "thresholds",
         r"curve_multi_iou(\d+)",
         "score-map threshold",
@@ -44,7 +44,7 @@ CURVES = (
     ),
     CurveSpec(
         "box_accuracy_largest",
-        "BoxAcc vs threshold, largest contour (MaxBoxAcc)",
+        "BoxAcc, largest contour (MaxBoxAcc)",
         "thresholds",
         r"curve_single_iou(\d+)",
         "score-map threshold",
