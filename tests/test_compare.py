@@ -15,7 +15,7 @@ from tiny_boxes import TinyBoxes, register_tiny_boxes, tiny_config
 
 from wsol.engine.training import run_training
 from wsol.errors import ConfigError, DataError
-from wsol.report.compare import load_run, write_report
+from wsol.report.compare import Group, Run, comparison_curves, load_run, write_report
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = {"top-1 cls (%)": "test/top1", "MaxBoxAccV2 (%)": "test/maxboxacc_v2", "PxAP (%)": "test/pxap"}
@@ -102,3 +102,24 @@ def test_tool_runs_without_wandb(runs, tmp_path):
     assert proc.returncode == 0, proc.stderr
     _, rows = table((tmp_path / "report.md").read_text())
     assert rows["optim.lr=0.1"][2] == f"{metrics(runs['fast_s0'])['test/top1']:.2f}"
+
+
+def test_group_curves_are_averaged_threshold_by_threshold(tmp_path):
+    def run(recall, precision, box):
+        metrics = {
+            "test/thresholds": [0.0, 0.5, 1.0],
+            "test/curve_recall": recall,
+            "test/curve_precision": precision,
+            "test/curve_multi_iou50": box,
+            "test/curve_multi_iou70": [0.0, 0.0, 0.0],
+        }
+        return Run(tmp_path, tmp_path, {"name": "r"}, metrics)
+
+    group = Group("g", [run([1.0, 0.5, 0.0], [0.2, 0.6, np.nan], [10, 60, 0]),
+                        run([1.0, 0.7, 0.2], [0.2, 0.8, 1.0], [20, 40, 0])])
+    box, pr = comparison_curves([group])
+    assert box.spec.title.endswith("IoU 50%") and pr.spec.name == "precision_recall"
+    np.testing.assert_allclose(box.series["g"][1], [15, 50, 0])
+    x, y = pr.series["g"]  # the threshold where one run's precision is undefined is dropped
+    np.testing.assert_allclose(x, [1.0, 0.6])
+    np.testing.assert_allclose(y, [0.2, 0.7])
