@@ -6,7 +6,12 @@ import yaml
 from wsol.config import RunConfig, load_config, save_config
 from wsol.errors import ConfigError
 
-CONFIGS = sorted(Path(__file__).resolve().parents[1].joinpath("configs").rglob("*.yaml"))
+# Run configs; the W&B sweep files in configs/sweeps/ are checked by test_sweeps.py.
+CONFIGS = sorted(
+    path
+    for path in Path(__file__).resolve().parents[1].joinpath("configs").rglob("*.yaml")
+    if path.parent.name != "sweeps"
+)
 
 
 def write(tmp_path: Path, name: str, data: dict) -> Path:

@@ -7,7 +7,9 @@ From a checkpoint (maps from the model's head, or from a registered explainer)::
 
 evaluates val and test with every metric the dataset has ground truth for, carries the
 threshold chosen on val to test, prints a table and writes ``metrics.json``,
-``per_image.csv`` and ``overlays.png`` (default DIR: ``runs/NAME/eval``).
+``per_image.csv``, ``overlays.png`` (and ``overlays/``, one PNG per image) and
+``curves.png`` (default DIR: ``runs/NAME/eval``); with W&B on, the same as a run of job
+type ``eval`` (see docs/comparing.md).
 
 From saved score maps, like wsolevaluation's ``evaluation.py``::
 

@@ -2,69 +2,20 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from torch import Tensor
 
-from wsol.config import RunConfig, load_config
+from wsol.config import load_config
 from wsol.engine.checkpoint import load_checkpoint
-from wsol.engine.localization import SplitResult, carry_threshold, evaluate_split, flat_results
-from wsol.engine.summary import format_summary
+from wsol.engine.reporting import evaluate_and_report
+from wsol.engine.summary import format_summary, result_key
 from wsol.engine.tracking import RunTracker
 from wsol.methods import METHODS
 from wsol.models import build_model
 from wsol.utils.distributed import dist_info, select_device
-from wsol.visualize import Overlay, denormalize, grid, predicted_box, save_png
-
-
-class PredictionLog:
-    """Batch callback recording each image's id, label and predicted class."""
-
-    def __init__(self) -> None:
-        self.rows: dict[str, dict[str, Any]] = {}
-
-    def __call__(self, batch: dict[str, Any], predictions: Tensor, maps: Tensor) -> None:
-        for image_id, label, pred in zip(
-            batch["image_id"], batch["label"].tolist(), predictions.tolist(), strict=True
-        ):
-            self.rows[image_id] = {"label": label, "prediction": pred}
-
-
-class OverlayCollector:
-    """Batch callback keeping the first ``limit`` images with their maps and GT boxes."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.panels: list[tuple[np.ndarray, np.ndarray, np.ndarray, str]] = []
-
-    def __call__(self, batch: dict[str, Any], predictions: Tensor, maps: Tensor) -> None:
-        room = self.limit - len(self.panels)
-        if room <= 0:
-            return
-        images = denormalize(batch["image"][:room])
-        for i, image in enumerate(images):
-            boxes = batch["boxes"][i].numpy() if "boxes" in batch else np.zeros((0, 4))
-            name = batch["image_id"][i].rsplit("/", 1)[-1]
-            title = f"{name} y={int(batch['label'][i])} p={int(predictions[i])}"
-            self.panels.append((image, maps[i].numpy(), boxes, title))
-
-    def render(self, threshold: float | None) -> np.ndarray:
-        overlays = [
-            Overlay(
-                image,
-                heat,
-                gt,
-                predicted_box(heat, threshold, image.shape[0]) if threshold is not None else np.zeros((0, 4)),
-                title,
-            )
-            for image, heat, gt, title in self.panels
-        ]
-        return grid(overlays)
 
 
 def evaluate_checkpoint(
@@ -75,7 +26,11 @@ def evaluate_checkpoint(
     num_overlays: int = 16,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Evaluate ``checkpoint`` on val and test; write metrics.json, per_image.csv, overlays."""
+    """Evaluate ``checkpoint`` on val and test; write metrics.json, per_image.csv and figures.
+
+    See :func:`wsol.engine.reporting.evaluate_and_report`; the results are also tracked
+    as a W&B run of job type ``eval`` (offline unless configured otherwise).
+    """
     state = load_checkpoint(checkpoint)
     cfg = load_config(None, overrides, base=state["config"])
     info = dist_info()
@@ -87,51 +42,16 @@ def evaluate_checkpoint(
     model.load_state_dict(state["model"])
     model.to(device)
     spec = {"name": explainer} if explainer else cfg.eval.explainer
-    val = evaluate_split(cfg, model, method, cfg.data.val_split, device, info, spec, progress)
-    predictions, overlays = PredictionLog(), OverlayCollector(num_overlays)
-    test = evaluate_split(
-        cfg,
-        model,
-        method,
-        cfg.data.test_split,
-        device,
-        info,
-        spec,
-        progress,
-        on_batch=(predictions, overlays),
-    )
-    test.results.update(carry_threshold(val, test))
-    results = flat_results(val=val, test=test)
     out_dir = out_dir or checkpoint.parent.parent / ("eval" if not explainer else f"eval_{explainer}")
+    tracker = RunTracker(cfg, out_dir, job_type="eval", enabled=info.is_main)
+    results = evaluate_and_report(
+        cfg, model, method, device, info, out_dir, tracker, spec, num_overlays, progress
+    )
+    tracker.summary({k: v for k, v in results.items() if np.ndim(v) == 0})
+    tracker.finish()
     if info.is_main:
-        write_outputs(cfg, results, test, predictions, out_dir)
-        if overlays.panels:
-            save_png(overlays.render(test.results.get("val_threshold")), out_dir / "overlays.png")
-        tracker = RunTracker(cfg, out_dir, job_type="eval")
-        tracker.summary({k: v for k, v in results.items() if np.ndim(v) == 0})
-        tracker.finish()
         print(format_summary(cfg, results), flush=True)
     return results
-
-
-def write_outputs(
-    cfg: RunConfig, results: dict[str, Any], test: SplitResult, predictions: PredictionLog, out_dir: Path
-) -> None:
-    """``metrics.json`` (numbers and curves) and ``per_image.csv`` (test split) in ``out_dir``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    plain = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in results.items()}
-    (out_dir / "metrics.json").write_text(json.dumps({"run": cfg.name, **plain}, indent=1, default=float))
-    rows = {image_id: dict(values) for image_id, values in predictions.rows.items()}
-    for metric in test.metrics:
-        table = metric.per_image()
-        for i, image_id in enumerate(table["image_id"]):
-            rows.setdefault(str(image_id), {}).update({k: v[i] for k, v in table.items() if k != "image_id"})
-    columns = sorted({c for row in rows.values() for c in row})
-    with open(out_dir / "per_image.csv", "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["image_id", *columns])
-        for image_id, row in rows.items():
-            writer.writerow([image_id, *(row.get(c, "") for c in columns)])
 
 
 def scoremap_path(root: Path, image_id: str) -> Path:
@@ -192,5 +112,5 @@ def evaluate_scoremaps(
             metric.update([scoremap], [target])
     results: dict[str, Any] = {"num_images": len(dataset)}
     for metric in metrics:
-        results.update(metric.compute())
+        results.update({result_key(k): v for k, v in metric.compute().items()})
     return results

@@ -9,7 +9,7 @@ test, the protocol of the earlier WSOL papers that report them.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -30,6 +30,7 @@ class SplitResult:
     split: str
     results: dict[str, Any]
     metrics: list[Any]
+    class_names: list[str] = field(default_factory=list)
 
 
 def evaluate_split(
@@ -54,7 +55,7 @@ def evaluate_split(
     results = evaluate(
         map_fn, loader, dataset, metrics, device, desc=split, progress=progress, on_batch=on_batch
     )
-    return SplitResult(split, results, metrics)
+    return SplitResult(split, results, metrics, list(dataset.class_names))
 
 
 def carry_threshold(val: SplitResult, test: SplitResult) -> dict[str, float]:

@@ -1,8 +1,16 @@
 """Run tracking: W&B (offline unless told otherwise) and local files, from rank 0 only.
 
-Everything logged also lands in the run directory: ``metrics.jsonl`` (one JSON object
+Every scalar logged also lands in the run directory: ``metrics.jsonl`` (one JSON object
 per ``log`` call) and ``summary.json`` (the final numbers), so runs can be compared
-without W&B (``tools/compare.py``).
+without W&B (``tools/compare.py``); pictures are PNG files beside them
+(:mod:`wsol.engine.figures`).
+
+W&B conventions, the same for every method: group ``<dataset>/<backbone>``, job type
+``train`` / ``eval`` / ``cascade``, tags method, head, backbone and dataset; per-epoch keys
+``train/*``, ``val/*`` and ``lr`` against the step metric ``epoch``, the headline
+accuracies (:data:`wsol.engine.summary.HEADLINE`) summarised by their maximum; the final
+``val/*`` and ``test/*`` numbers in the run summary; the best checkpoint as a ``model``
+artifact.
 """
 
 from __future__ import annotations
@@ -10,10 +18,12 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 from wsol.config import RunConfig, to_dict
+from wsol.engine.summary import HEADLINE
 
 WANDB_DIR_VARIABLES = ("WANDB_DIR", "WANDB_CACHE_DIR", "WANDB_CONFIG_DIR", "WANDB_DATA_DIR")
 
@@ -61,6 +71,26 @@ class RunTracker:
         if self.wandb_run is not None:
             self.wandb_run.summary.update(metrics)
 
+    def log_media(self, media: dict[str, Any]) -> None:
+        """Log W&B media (images, tables, plots); nothing without W&B (the PNG files are the record)."""
+        if self.wandb_run is not None:
+            self.wandb_run.log(media)
+
+    def log_checkpoint(self, path: Path, aliases: list[str], metadata: dict[str, Any]) -> None:
+        """Log ``path`` as a ``model`` artifact ``model-<run name>`` (offline: recorded, not copied).
+
+        The file is added in place (W&B's ``immutable`` policy): ``wandb sync`` uploads
+        it from ``path`` later, so it must not change before then.
+        """
+        if self.wandb_run is None:
+            return
+        import wandb
+
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"model-{self.wandb_run.name}")
+        artifact = wandb.Artifact(name, type="model", metadata={k: _plain(v) for k, v in metadata.items()})
+        artifact.add_file(str(path), policy="immutable")
+        self.wandb_run.log_artifact(artifact, aliases=aliases)
+
     def finish(self) -> None:
         if self.wandb_run is not None:
             self.wandb_run.finish()
@@ -83,7 +113,7 @@ def _init_wandb(cfg: RunConfig, run_dir: Path, mode: str, job_type: str):
         }
         - {""}
     )
-    return wandb.init(
+    run = wandb.init(
         project=cfg.wandb.project,
         entity=cfg.wandb.entity,
         name=cfg.name,
@@ -95,6 +125,17 @@ def _init_wandb(cfg: RunConfig, run_dir: Path, mode: str, job_type: str):
         mode=mode,
         reinit="finish_previous",
     )
+    _define_metrics(run)
+    return run
+
+
+def _define_metrics(run) -> None:
+    """Per-epoch keys against ``epoch``; headline validation accuracies summarised by their max."""
+    run.define_metric("epoch")
+    for pattern in ("train/*", "val/*", "lr"):
+        run.define_metric(pattern, step_metric="epoch")
+    for key, _ in HEADLINE:
+        run.define_metric(f"val/{key}", step_metric="epoch", summary="max")
 
 
 def _plain(value: Any) -> Any:

@@ -21,7 +21,7 @@ from wsol.engine.checkpoint import (
     save_epoch_checkpoint,
 )
 from wsol.engine.evaluator import evaluate, method_maps
-from wsol.engine.localization import carry_threshold, evaluate_split, flat_results
+from wsol.engine.reporting import evaluate_and_report
 from wsol.engine.summary import format_summary, selection_key
 from wsol.engine.tracking import RunTracker
 from wsol.engine.trainer import train_one_epoch
@@ -159,29 +159,28 @@ def run_training(
                 atomic_torch_save(state, ckpt_dir / "best.pth")
     train_seconds = time.time() - started
 
-    results = final_evaluation(cfg, model, method, device, info, progress)
+    results = final_evaluation(cfg, model, method, device, info, tracker, progress)
     results["train/seconds"] = train_seconds
     results["best_epoch"] = best["epoch"]
     if info.is_main:
-        tracker.summary(results)
+        tracker.summary({k: v for k, v in results.items() if _is_scalar(v)})
+        if (ckpt_dir / "best.pth").exists():
+            best_meta = {"epoch": best["epoch"], f"val/{key}": best["value"]}
+            tracker.log_checkpoint(ckpt_dir / "best.pth", ["best", f"epoch-{best['epoch']}"], best_meta)
         print(format_summary(cfg, results), flush=True)
     tracker.finish()
     return results
 
 
 def final_evaluation(
-    cfg: RunConfig, model, method, device: torch.device, info, progress: bool
+    cfg: RunConfig, model, method, device: torch.device, info, tracker: RunTracker, progress: bool
 ) -> dict[str, Any]:
-    """Evaluate the best checkpoint on val and test; carry val's threshold to test."""
-    best_path = Path(cfg.output_dir) / cfg.name / "checkpoints" / "best.pth"
+    """Evaluate the best checkpoint on val and test into ``<run>/eval`` (see :mod:`wsol.engine.reporting`)."""
+    run_dir = Path(cfg.output_dir) / cfg.name
+    best_path = run_dir / "checkpoints" / "best.pth"
     if best_path.exists():
         model.load_state_dict(load_checkpoint(best_path)["model"])
-    val, test = (
-        evaluate_split(cfg, model, method, split, device, info, progress=progress)
-        for split in (cfg.data.val_split, cfg.data.test_split)
-    )
-    test.results.update(carry_threshold(val, test))
-    return flat_results(val=val, test=test)
+    return evaluate_and_report(cfg, model, method, device, info, run_dir / "eval", tracker, progress=progress)
 
 
 def _is_scalar(value: Any) -> bool:
