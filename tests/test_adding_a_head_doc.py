@@ -44,4 +44,3 @@ def test_doc_example_attention_sums_to_one_and_config_options_apply(example_head
     assert head.temperature == spec["temperature"]
     out = head([torch.randn(2, 16, 8, 8), torch.randn(2, 32, 4, 4)])
     torch.testing.assert_close(out.attention.sum(dim=(2, 3)), torch.ones(2, 1))
-

@@ -175,8 +175,10 @@ def _voc(root: Path, objects: str, width: int = 40, height: int = 30) -> None:
 
 
 def _obj(xmax: int = 10, difficult: int = 0) -> str:
-    return (f"<object><name>dog</name><difficult>{difficult}</difficult><bndbox><xmin>1</xmin><ymin>1</ymin>"
-            f"<xmax>{xmax}</xmax><ymax>5</ymax></bndbox></object>")
+    return (
+        f"<object><name>dog</name><difficult>{difficult}</difficult><bndbox><xmin>1</xmin><ymin>1</ymin>"
+        f"<xmax>{xmax}</xmax><ymax>5</ymax></bndbox></object>"
+    )
 
 
 def test_voc_box_outside_and_empty_annotations(tmp_path):
@@ -231,8 +233,11 @@ def test_fixation_points_outside_the_image(tmp_path):
     Image.fromarray(_rgb(30, 40)).save(tmp_path / "img.jpg")
     (tmp_path / "images" / "val").mkdir(parents=True)
     (tmp_path / "img.jpg").rename(tmp_path / "images" / "val" / "img.jpg")
-    data = {"type": "fixations", "images": [{"id": 1, "file_name": "img.jpg", "width": 40, "height": 30}],
-            "annotations": [{"id": 1, "image_id": 1, "fixations": [[5, 5], [31, 41], [0, 3]]}]}
+    data = {
+        "type": "fixations",
+        "images": [{"id": 1, "file_name": "img.jpg", "width": 40, "height": 30}],
+        "annotations": [{"id": 1, "image_id": 1, "fixations": [[5, 5], [31, 41], [0, 3]]}],
+    }
     (tmp_path / "annotations").mkdir()
     (tmp_path / "annotations" / "fixations_val2014.json").write_text(json.dumps(data))
     with pytest.raises(DataError, match=r"img\.jpg: 2 points outside the 40x30 image"):

@@ -32,7 +32,13 @@ def test_build_table_rows_columns_and_cells():
     lines = bench.build_table(FAKE).splitlines()
     header = [c.strip() for c in lines[0].strip("|").split("|")]
     assert header == [
-        "method", "runs", "top-1 cls (%)", "MaxBoxAccV2 (%)", "PxAP (%)", "top-1 loc (%)", "AUC-Judd",
+        "method",
+        "runs",
+        "top-1 cls (%)",
+        "MaxBoxAccV2 (%)",
+        "PxAP (%)",
+        "top-1 loc (%)",
+        "AUC-Judd",
         "partial: cue_share",
     ]
     assert lines[1].count("|") == len(header) + 1

@@ -115,8 +115,13 @@ def test_group_curves_are_averaged_threshold_by_threshold(tmp_path):
         }
         return Run(tmp_path, tmp_path, {"name": "r"}, metrics)
 
-    group = Group("g", [run([1.0, 0.5, 0.0], [0.2, 0.6, np.nan], [10, 60, 0]),
-                        run([1.0, 0.7, 0.2], [0.2, 0.8, 1.0], [20, 40, 0])])
+    group = Group(
+        "g",
+        [
+            run([1.0, 0.5, 0.0], [0.2, 0.6, np.nan], [10, 60, 0]),
+            run([1.0, 0.7, 0.2], [0.2, 0.8, 1.0], [20, 40, 0]),
+        ],
+    )
     box, pr = comparison_curves([group])
     assert box.spec.title.endswith("IoU 50%") and pr.spec.name == "precision_recall"
     np.testing.assert_allclose(box.series["g"][1], [15, 50, 0])

@@ -50,17 +50,40 @@ def _coco_fixture(root: Path) -> dict:
     crowd[0:4, 0:6] = 1
     uncompressed = {"size": [30, 40], "counts": _uncompressed_counts(crowd)}
     data = {
-        "images": [{"id": 7, "file_name": "a.png", "width": 40, "height": 30},
-                   {"id": 9, "file_name": "b.png", "width": 20, "height": 20}],
+        "images": [
+            {"id": 7, "file_name": "a.png", "width": 40, "height": 30},
+            {"id": 9, "file_name": "b.png", "width": 20, "height": 20},
+        ],
         "categories": [{"id": 5, "name": "dog"}, {"id": 2, "name": "cat"}],
         "annotations": [
             # polygon of the pixel-edge rectangle [4, 14) x [3, 9): 60 pixels, bbox in COCO [x, y, w, h]
-            {"id": 1, "image_id": 7, "category_id": 5, "iscrowd": 0, "bbox": [4, 3, 10, 6],
-             "segmentation": [[4, 3, 14, 3, 14, 9, 4, 9]], "area": 60},
-            {"id": 2, "image_id": 7, "category_id": 2, "iscrowd": 0, "bbox": [30, 20, 8, 5],
-             "segmentation": rle, "area": 40},
-            {"id": 3, "image_id": 7, "category_id": 5, "iscrowd": 1, "bbox": [0, 0, 6, 4],
-             "segmentation": uncompressed, "area": 24},
+            {
+                "id": 1,
+                "image_id": 7,
+                "category_id": 5,
+                "iscrowd": 0,
+                "bbox": [4, 3, 10, 6],
+                "segmentation": [[4, 3, 14, 3, 14, 9, 4, 9]],
+                "area": 60,
+            },
+            {
+                "id": 2,
+                "image_id": 7,
+                "category_id": 2,
+                "iscrowd": 0,
+                "bbox": [30, 20, 8, 5],
+                "segmentation": rle,
+                "area": 40,
+            },
+            {
+                "id": 3,
+                "image_id": 7,
+                "category_id": 5,
+                "iscrowd": 1,
+                "bbox": [0, 0, 6, 4],
+                "segmentation": uncompressed,
+                "area": 24,
+            },
         ],
     }
     (root / "annotations").mkdir(parents=True)
@@ -96,8 +119,9 @@ def test_coco_boxes_masks_crowd_and_class_order(tmp_path):
 
 def test_coco_category_subset_and_bad_names(tmp_path):
     _coco_fixture(tmp_path)
-    subset = create_dataset({"name": "coco", "root": str(tmp_path), "categories": ["cat"],
-                             "skip_bad_samples": True}, split="val")
+    subset = create_dataset(
+        {"name": "coco", "root": str(tmp_path), "categories": ["cat"], "skip_bad_samples": True}, split="val"
+    )
     sample = subset.load_sample(0)
     assert subset.class_names == ["cat"] and sample.labels == [0]
     np.testing.assert_array_equal(sample.boxes, [[30, 20, 37, 24]])
@@ -110,8 +134,15 @@ def test_coco_category_subset_and_bad_names(tmp_path):
 
 def test_coco_real_oxford_pets_polygons():
     root = DATA / "oxford_pets"
-    data = create_dataset({"name": "coco", "root": str(root), "annotation_file": str(root / "instances.json"),
-                           "image_dir": str(root / "images")}, split="sample")
+    data = create_dataset(
+        {
+            "name": "coco",
+            "root": str(root),
+            "annotation_file": str(root / "instances.json"),
+            "image_dir": str(root / "images"),
+        },
+        split="sample",
+    )
     assert len(data) == 3 and data.class_names == ["pet"]
     for index in range(len(data)):
         sample = data.load_sample(index)
@@ -192,8 +223,15 @@ def _csv_fixture(root: Path, rows: list[str], header: str = "image,label,x0,y0,x
 
 
 def test_folder_csv_merges_rows_per_image(tmp_path):
-    _csv_fixture(tmp_path, ["a.png,zebra,1,2,5,6,train", "a.png,ant,10,10,29,19,train",
-                            "sub/b.png,ant,,,,,train", "a.png,zebra,0,0,0,0,val"])
+    _csv_fixture(
+        tmp_path,
+        [
+            "a.png,zebra,1,2,5,6,train",
+            "a.png,ant,10,10,29,19,train",
+            "sub/b.png,ant,,,,,train",
+            "a.png,zebra,0,0,0,0,val",
+        ],
+    )
     data = create_dataset({"name": "folder_csv", "root": str(tmp_path)}, split="train")
     assert data.class_names == ["ant", "zebra"] and data.image_ids == ["a.png", "sub/b.png"]
     sample = data.load_sample(0)
@@ -243,8 +281,10 @@ def test_salicon_one_based_row_col_points(tmp_path):
     data = {
         "type": "fixations",
         "images": [{"id": 1, "file_name": "COCO_val2014_000000000001.jpg", "width": 40, "height": 30}],
-        "annotations": [{"id": 1, "image_id": 1, "worker_id": 3, "fixations": [[3, 7], [30, 40]]},
-                        {"id": 2, "image_id": 1, "worker_id": 4, "fixations": [[1, 1]]}],
+        "annotations": [
+            {"id": 1, "image_id": 1, "worker_id": 3, "fixations": [[3, 7], [30, 40]]},
+            {"id": 2, "image_id": 1, "worker_id": 4, "fixations": [[1, 1]]},
+        ],
     }
     (tmp_path / "annotations").mkdir()
     (tmp_path / "annotations" / "fixations_val2014.json").write_text(json.dumps(data))
@@ -267,7 +307,8 @@ def test_salicon_rejects_non_fixation_json(tmp_path):
     (tmp_path / "images" / "val").mkdir(parents=True)
     (tmp_path / "annotations").mkdir()
     (tmp_path / "annotations" / "fixations_val2014.json").write_text(
-        json.dumps({"images": [], "annotations": [], "type": "instances"}))
+        json.dumps({"images": [], "annotations": [], "type": "instances"})
+    )
     with pytest.raises(DataError, match="not a SALICON fixation file"):
         create_dataset({"name": "salicon", "root": str(tmp_path)}, split="val")
 
@@ -316,8 +357,9 @@ def test_cat2000_categories_and_fixlocs(tmp_path):
     assert sample.label == 1
     np.testing.assert_array_equal(sample.fixations, [[10, 3], [47, 26]])
     assert sample.fixation_map.min() == 1.0
-    only = create_dataset({"name": "cat2000", "root": str(tmp_path / "trainSet"), "categories": ["Indoor"]},
-                          split="train")
+    only = create_dataset(
+        {"name": "cat2000", "root": str(tmp_path / "trainSet"), "categories": ["Indoor"]}, split="train"
+    )
     assert only.image_ids == ["Indoor/002.jpg"] and only.load_target(0).label == 0
     with pytest.raises(DataError, match="no public fixations"):
         create_dataset({"name": "cat2000", "root": str(tmp_path)}, split="test")
@@ -328,10 +370,16 @@ def _osie_fixture(root: Path) -> None:
         _image(root / "data" / "stimuli" / name, 80, 60)
     cells = np.empty((2, 1), dtype=object)
     subjects = np.empty((2, 1), dtype=object)
-    subjects[0, 0] = {"fix_x": np.array([[10.5, 0.4]]), "fix_y": np.array([[20.49, 61.0]]),
-                      "fix_duration": np.array([[100.0, 200.0]])}
-    subjects[1, 0] = {"fix_x": np.array([[80.0]]), "fix_y": np.array([[1.0]]),
-                      "fix_duration": np.array([[50.0]])}
+    subjects[0, 0] = {
+        "fix_x": np.array([[10.5, 0.4]]),
+        "fix_y": np.array([[20.49, 61.0]]),
+        "fix_duration": np.array([[100.0, 200.0]]),
+    }
+    subjects[1, 0] = {
+        "fix_x": np.array([[80.0]]),
+        "fix_y": np.array([[1.0]]),
+        "fix_duration": np.array([[50.0]]),
+    }
     cells[0, 0] = {"img": "1001.jpg", "subjects": subjects}
     single = np.empty((1, 1), dtype=object)
     single[0, 0] = {"fix_x": np.zeros((1, 0)), "fix_y": np.zeros((1, 0)), "fix_duration": np.zeros((1, 0))}

@@ -47,8 +47,11 @@ class Tiny(nn.Module):
     def __init__(self, as_output: bool = False) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
-            nn.Conv2d(8, 6, 3, stride=2, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(3, 8, 3, padding=1),
+            nn.BatchNorm2d(8),
+            nn.ReLU(),
+            nn.Conv2d(8, 6, 3, stride=2, padding=1),
+            nn.ReLU(inplace=True),
         )
         self.dropout = nn.Dropout(0.5)
         self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(6, 5))
@@ -90,8 +93,17 @@ def hooks_left(model: nn.Module) -> int:
 
 def test_registered_names() -> None:
     assert set(list_explainers()) >= {
-        "cam", "gradcam", "gradcampp", "hirescam", "xgradcam", "layercam", "eigencam", "scorecam",
-        "saliency", "smoothgrad", "occlusion",
+        "cam",
+        "gradcam",
+        "gradcampp",
+        "hirescam",
+        "xgradcam",
+        "layercam",
+        "eigencam",
+        "scorecam",
+        "saliency",
+        "smoothgrad",
+        "occlusion",
     }
     assert list_explainers("*gradcam*") == ["gradcam", "gradcampp", "xgradcam"]
 
@@ -213,8 +225,13 @@ def test_layer_running_twice_and_bad_output() -> None:
 
 # --- pytorch-grad-cam as oracle --------------------------------------------------------
 
-ORACLE = {"gradcam": GradCAM, "hirescam": HiResCAM, "xgradcam": XGradCAM, "layercam": LayerCAM,
-          "gradcampp": GradCAMPlusPlus}
+ORACLE = {
+    "gradcam": GradCAM,
+    "hirescam": HiResCAM,
+    "xgradcam": XGradCAM,
+    "layercam": LayerCAM,
+    "gradcampp": GradCAMPlusPlus,
+}
 
 
 @pytest.fixture(scope="module")
@@ -354,7 +371,10 @@ def test_scorecam_constant_channels() -> None:
 
 @settings(max_examples=6, deadline=None)
 @given(
-    height=st.integers(6, 10), width=st.integers(6, 10), window=st.integers(2, 6), stride=st.integers(1, 6),
+    height=st.integers(6, 10),
+    width=st.integers(6, 10),
+    window=st.integers(2, 6),
+    stride=st.integers(1, 6),
     baseline=st.floats(-1, 1),
 )
 def test_occlusion_definition(height: int, width: int, window: int, stride: int, baseline: float) -> None:

@@ -402,8 +402,13 @@ def cascade_config(tmp_path: Path, output: str) -> Path:
         "name": "ae",
         "output_dir": str(tmp_path / output),
         "device": "cpu",
-        "data": {"dataset": {"name": "_tiny_shapes"}, "image_size": 32, "batch_size": 4,
-                 "eval_batch_size": 8, "num_workers": 0},
+        "data": {
+            "dataset": {"name": "_tiny_shapes"},
+            "image_size": 32,
+            "batch_size": 4,
+            "eval_batch_size": 8,
+            "num_workers": 0,
+        },
         "model": {"backbone": {"name": "resnet10t", "stride_one_stages": [-1]}},
         "optim": {"epochs": 1, "lr": 0.01},
         "wandb": {"enabled": False},
@@ -449,8 +454,10 @@ def test_adversarial_erasing_cascade_trains_stages_fuses_maps_and_repeats(tmp_pa
         erased = images.clone()
         erased[((up - low) / (high - low) >= 0.5)[:, None].expand_as(images)] = 0.0
         cam1 = stages[1](erased).localization_map(targets)
-    norm = [(c - c.amin((1, 2), keepdim=True)) / (c.amax((1, 2), keepdim=True) - c.amin((1, 2), keepdim=True))
-            for c in (cam0, cam1)]
+    norm = [
+        (c - c.amin((1, 2), keepdim=True)) / (c.amax((1, 2), keepdim=True) - c.amin((1, 2), keepdim=True))
+        for c in (cam0, cam1)
+    ]
     torch.testing.assert_close(fused, torch.maximum(*norm))
 
     # Same seed, same cascade.

@@ -84,7 +84,7 @@ def test_final_numbers_match_the_reference(grid):
     thresholds = cam_thresholds(cases()["cam_curve_intervals"][grid])
     for mode, name in (("single", "single_contour"), ("multi", "multi_contour")):
         best = [thresholds[k] for k in expected[f"{name}_best_threshold_index"]]
-        assert [out[f"best_threshold_{mode}_IoU{d}"] for d in IOUS] == best
+        assert [out[f"best_threshold_{mode}_iou{d}"] for d in IOUS] == best
     assert out["n_images"] == len(BOX_CASES) and out["n_nan_maps"] == 1 and out["n_constant_maps"] == 1
 
 

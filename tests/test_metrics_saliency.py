@@ -154,15 +154,22 @@ def test_kld_negative_map_raises():
     with pytest.raises(DataError, match="fixation map has negative"):
         kld(case["fixmap_cont"], -case["fixmap_cont"])
     # the pysaliency convention shifts the minimum to 0 and is defined
-    _assert_close(kld(case["smap"], case["fixmap_cont"], convention="pysaliency"),
-                  _number(case.py["KLD_MIT"]), PY_TOL)
+    _assert_close(
+        kld(case["smap"], case["fixmap_cont"], convention="pysaliency"), _number(case.py["KLD_MIT"]), PY_TOL
+    )
 
 
 def test_constant_map_gives_nan_under_mit_and_values_under_pysaliency():
     case = Case("constant_48x64")
     smap, pts, fmap = case["smap"], case.points, case["fixmap_cont"]
-    for value in (auc_judd(smap, pts, jitter=False), auc_borji(smap, pts), nss(smap, pts), cc(smap, fmap),
-                  sim(smap, fmap), info_gain(smap, pts, case["baseline"])):
+    for value in (
+        auc_judd(smap, pts, jitter=False),
+        auc_borji(smap, pts),
+        nss(smap, pts),
+        cc(smap, fmap),
+        sim(smap, fmap),
+        info_gain(smap, pts, case["baseline"]),
+    ):
         assert np.isnan(value)
     assert auc_judd(smap, pts, jitter=False, convention="pysaliency") == 0.5
     assert nss(smap, pts, convention="pysaliency") == 0.0
@@ -194,9 +201,20 @@ def _py_value(case: Case, key: str) -> float:
     }[key]()
 
 
-PY_KEYS = ["AUC_Judd_nojitter", "AUC_Judd_jitter_seed42", "diag_AUC_Judd_nojitter_unique_fixations",
-           "AUC_uniform_allpixels", "NSS", "diag_NSS_unique_fixations", "CC", "KLD_MIT", "SIM",
-           "IG_centerbias", "IG_otherfix", "sAUC"]
+PY_KEYS = [
+    "AUC_Judd_nojitter",
+    "AUC_Judd_jitter_seed42",
+    "diag_AUC_Judd_nojitter_unique_fixations",
+    "AUC_uniform_allpixels",
+    "NSS",
+    "diag_NSS_unique_fixations",
+    "CC",
+    "KLD_MIT",
+    "SIM",
+    "IG_centerbias",
+    "IG_otherfix",
+    "sAUC",
+]
 
 
 @pytest.mark.parametrize(("case_id", "key"), _applicable("pysaliency", PY_KEYS))
@@ -210,16 +228,27 @@ def test_pysaliency_nss_is_mit_times_sqrt_n_over_n_minus_1():
     case = Case("smooth_60x80")
     n = case["smap"].size
     assert nss(case["smap"], case.points, convention="pysaliency") == pytest.approx(
-        nss(case["smap"], case.points) * np.sqrt(n / (n - 1)), abs=1e-13)
+        nss(case["smap"], case.points) * np.sqrt(n / (n - 1)), abs=1e-13
+    )
 
 
 def test_conventions_differ_where_documented():
     dup = Case("duplicates_60x80")
-    assert abs(auc_judd(dup["smap"], dup.points, jitter=False)
-               - auc_judd(dup["smap"], dup.points, jitter=False, convention="pysaliency")) > 1e-3
+    assert (
+        abs(
+            auc_judd(dup["smap"], dup.points, jitter=False)
+            - auc_judd(dup["smap"], dup.points, jitter=False, convention="pysaliency")
+        )
+        > 1e-3
+    )
     smooth = Case("smooth_48x64")
-    assert abs(sim(smooth["smap"], smooth["fixmap_cont"])
-               - sim(smooth["smap"], smooth["fixmap_cont"], convention="pysaliency")) > 1e-3
+    assert (
+        abs(
+            sim(smooth["smap"], smooth["fixmap_cont"])
+            - sim(smooth["smap"], smooth["fixmap_cont"], convention="pysaliency")
+        )
+        > 1e-3
+    )
     zeros = Case("zeros_relu_48x64")
     assert info_gain(zeros["smap"], zeros.points, zeros["baseline"], convention="pysaliency") == -np.inf
     assert np.isfinite(info_gain(zeros["smap"], zeros.points, zeros["baseline"]))
@@ -239,9 +268,10 @@ def _random_metric(case: Case, metric: str, seed: int) -> float:
     return auc_shuffled(case["smap"], case.points, case["othermap_binary"], shape=case.shape, rng=seed)
 
 
-@pytest.mark.parametrize(("case_id", "metric"),
-                         [(c, m) for c in CASES for m in ("AUC_Judd_jitter", "AUC_Borji", "AUC_shuffled")
-                          if m in _golden()[2][c]])
+@pytest.mark.parametrize(
+    ("case_id", "metric"),
+    [(c, m) for c in CASES for m in ("AUC_Judd_jitter", "AUC_Borji", "AUC_shuffled") if m in _golden()[2][c]],
+)
 def test_mit_random_metrics_statistically(case_id, metric):
     """Mean of RUNS seeded runs against MIT's 20 Octave runs (README of the golden set)."""
     case = Case(case_id)
@@ -293,9 +323,11 @@ PROPS = settings(max_examples=40, deadline=None)
 @given(map_and_fixations(), st.sampled_from(["mit", "pysaliency"]))
 def test_aucs_lie_in_unit_interval(data, convention):
     smap, pts = data
-    for value in (auc_judd(smap, pts, convention=convention),
-                  auc_borji(smap, pts, n_splits=5, convention=convention),
-                  auc_shuffled(smap, pts, pts[::-1], n_splits=5, convention=convention)):
+    for value in (
+        auc_judd(smap, pts, convention=convention),
+        auc_borji(smap, pts, n_splits=5, convention=convention),
+        auc_shuffled(smap, pts, pts[::-1], n_splits=5, convention=convention),
+    ):
         assert np.isnan(value) or 0.0 <= value <= 1.0
 
 
@@ -306,9 +338,11 @@ def test_auc_and_nss_invariant_to_positive_affine_maps(data, scale, shift):
     moved = scale * smap + shift
     for convention in ("mit", "pysaliency"):
         assert auc_judd(moved, pts, jitter=False, convention=convention) == pytest.approx(
-            auc_judd(smap, pts, jitter=False, convention=convention), abs=1e-12)
+            auc_judd(smap, pts, jitter=False, convention=convention), abs=1e-12
+        )
         assert nss(moved, pts, convention=convention) == pytest.approx(
-            nss(smap, pts, convention=convention), abs=1e-9)
+            nss(smap, pts, convention=convention), abs=1e-9
+        )
     assert cc(moved, smap) == pytest.approx(1.0, abs=1e-12)
 
 
@@ -319,7 +353,8 @@ def test_auc_judd_invariant_to_monotone_maps(data):
     squashed = np.tanh(smap / 4) ** 3  # strictly increasing; tie-free inputs stay tie-free
     for convention in ("mit", "pysaliency"):
         assert auc_judd(squashed, pts, jitter=False, convention=convention) == pytest.approx(
-            auc_judd(smap, pts, jitter=False, convention=convention), abs=1e-12)
+            auc_judd(smap, pts, jitter=False, convention=convention), abs=1e-12
+        )
 
 
 @PROPS
@@ -415,9 +450,14 @@ def test_bad_options_raise():
 
 def _sample(case: Case, with_map: bool = True) -> Sample:
     h, w = case.shape
-    return Sample(image_id=case.id, image=None, label=0, size=(w, h),
-                  fixations=case.points.astype(np.float64),
-                  fixation_map=case["fixmap_cont"] if with_map else None)
+    return Sample(
+        image_id=case.id,
+        image=None,
+        label=0,
+        size=(w, h),
+        fixations=case.points.astype(np.float64),
+        fixation_map=case["fixmap_cont"] if with_map else None,
+    )
 
 
 def test_accumulator_registered_and_matches_functions():
@@ -429,8 +469,13 @@ def test_accumulator_registered_and_matches_functions():
     for i in ids:
         case = Case(i)
         for metric in MIT_DETERMINISTIC[1:]:
-            name = {"NSS": "nss", "CC": "cc", "KLdiv": "kld", "similarity": "sim",
-                    "InfoGain_centerbias": "info_gain"}[metric]
+            name = {
+                "NSS": "nss",
+                "CC": "cc",
+                "KLdiv": "kld",
+                "similarity": "sim",
+                "InfoGain_centerbias": "info_gain",
+            }[metric]
             _assert_close(rows[i][name], _number(case.mit[metric]), MIT_TOL)
     result = acc.compute()
     assert result["n_images"] == 3 and result["nss_nan"] == 0

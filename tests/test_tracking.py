@@ -14,7 +14,6 @@ from wandb_records import finished_records, run_file
 
 from wsol.engine.eval_run import evaluate_checkpoint
 from wsol.engine.reporting import per_image_rows
-from wsol.engine.summary import result_key
 from wsol.engine.tracking import WANDB_DIR_VARIABLES
 from wsol.engine.training import run_training
 from wsol.report.curves import threshold_curves
@@ -163,14 +162,6 @@ def test_eval_loc_repeats_the_numbers_as_an_eval_run(trained, offline):
     assert len(json.loads((out / "overlays" / "index.json").read_text())) == 2
     (run,) = records(out)["run"]
     assert run.job_type == "eval"
-
-
-def test_result_keys_are_lowercase_snake_case():
-    names = ["MaxBoxAcc", "MaxBoxAccV2", "MaxBoxAccV2_IoU50", "PxAP", "pIoU", "curve_multi_IoU30", "top1_loc"]
-    assert [result_key(n) for n in names] == [
-        "maxboxacc", "maxboxacc_v2", "maxboxacc_v2_iou50", "pxap", "piou", "curve_multi_iou30", "top1_loc"
-    ]
-    assert all(result_key(result_key(n)) == result_key(n) for n in names)
 
 
 def test_curves_drop_undefined_points_and_sort_series():

@@ -67,8 +67,12 @@ def test_train_image_is_a_window_of_the_reference_resize():
             for flipped in (False, True)
             for y in range(side - size + 1)
             for x in range(side - size + 1)
-            if torch.equal(full[:, y : y + size, x : x + size].flip(2) if flipped else
-                           full[:, y : y + size, x : x + size], out)
+            if torch.equal(
+                full[:, y : y + size, x : x + size].flip(2)
+                if flipped
+                else full[:, y : y + size, x : x + size],
+                out,
+            )
         ]
         assert windows, "train output is no (flipped) window of the resized image"
         flips.add(windows[0][0])
@@ -201,8 +205,9 @@ class _Repeated(WSOLDataset):
 def _run_loader(seed: int) -> torch.Tensor:
     torch.manual_seed(seed)
     dataset = _Repeated(8, TRANSFORMS.build("wsol_train", image_size=24))
-    loader = DataLoader(dataset, batch_size=2, num_workers=2, collate_fn=collate_samples,
-                        worker_init_fn=seed_worker)
+    loader = DataLoader(
+        dataset, batch_size=2, num_workers=2, collate_fn=collate_samples, worker_init_fn=seed_worker
+    )
     batches = list(loader)
     images = torch.stack([b["image"] for b in batches])  # batch i comes from worker i % 2
     draws = [b["labels"] for b in batches]
@@ -235,6 +240,12 @@ def test_importing_wsol_disables_albumentations_update_check():
     # albumentations, so setting the variable there covers every import path.
     env = {k: v for k, v in os.environ.items() if k != "NO_ALBUMENTATIONS_UPDATE"}
     code = "import os, wsol; print(os.environ['NO_ALBUMENTATIONS_UPDATE'])"
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                            cwd=os.path.dirname(os.path.dirname(__file__)), check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=os.path.dirname(os.path.dirname(__file__)),
+        check=True,
+    )
     assert result.stdout.strip() == "1"

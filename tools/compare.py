@@ -27,7 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("runs", nargs="+", type=Path, help="run directories (or evaluation folders)")
     parser.add_argument("--out", type=Path, default=Path("comparison"), help="output folder")
     parser.add_argument(
-        "--group-by", action="append", default=[], metavar="KEY",
+        "--group-by",
+        action="append",
+        default=[],
+        metavar="KEY",
         help="group by this config key (repeatable) instead of config minus seed",
     )
     parser.add_argument("--split", default="test", help="split whose numbers are compared")

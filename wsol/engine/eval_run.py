@@ -11,7 +11,7 @@ import numpy as np
 from wsol.config import load_config
 from wsol.engine.checkpoint import load_checkpoint
 from wsol.engine.reporting import evaluate_and_report
-from wsol.engine.summary import format_summary, result_key
+from wsol.engine.summary import format_summary
 from wsol.engine.tracking import RunTracker
 from wsol.methods import METHODS
 from wsol.models import build_model
@@ -112,5 +112,5 @@ def evaluate_scoremaps(
             metric.update([scoremap], [target])
     results: dict[str, Any] = {"num_images": len(dataset)}
     for metric in metrics:
-        results.update({result_key(k): v for k, v in metric.compute().items()})
+        results.update(metric.compute())
     return results

@@ -10,7 +10,6 @@ from torch import Tensor, nn
 from tqdm import tqdm
 
 from wsol.data.dataset import WSOLDataset
-from wsol.engine.summary import result_key
 from wsol.engine.trainer import autocast
 from wsol.explainers import create_explainer
 from wsol.methods.base import Method
@@ -66,8 +65,8 @@ def evaluate(
     Maps are taken for each image's ground-truth class (the GT-known protocol of
     wsolevaluation); predicted classes are passed to the metrics for top-1 loc.
     Each ``on_batch`` callback sees ``(batch, predictions, maps)`` (e.g. to save overlays).
-    Returns ``{"top1": ..., "num_images": ..., **metric results}`` (accuracies in %), with
-    the metric result keys in lowercase snake case (:func:`~wsol.engine.summary.result_key`).
+    Returns ``{"top1": ..., "num_images": ..., **metric results}`` (accuracies in %; metric
+    result keys are lowercase snake case, e.g. ``maxboxacc_v2``, ``pxap``).
     """
     correct, seen = 0, 0
     for batch in tqdm(loader, desc=desc, leave=False, disable=not progress, dynamic_ncols=True):
@@ -86,5 +85,5 @@ def evaluate(
             callback(batch, preds_cpu, maps_cpu)
     results: dict[str, Any] = {"top1": 100.0 * correct / max(seen, 1), "num_images": seen}
     for metric in metrics:
-        results.update({result_key(k): v for k, v in metric.compute().items()})
+        results.update(metric.compute())
     return results

@@ -21,16 +21,6 @@ HEADLINE = (
 DIAGNOSTIC_PREFIX = "partial/"
 
 
-def result_key(key: str) -> str:
-    """A metric result key in lowercase snake case (``MaxBoxAccV2_IoU50`` -> ``maxboxacc_v2_iou50``).
-
-    Everything downstream of :func:`wsol.engine.evaluator.evaluate` (tracking, figures,
-    reports) reads these names. Transitional: the identity once the metrics return
-    lowercase keys themselves, and then to be removed.
-    """
-    return key.replace("V2", "_v2").lower()
-
-
 def selection_key(ground_truth: frozenset[str]) -> str:
     """Validation number that picks the best epoch: box accuracy, else PxAP, else top-1."""
     if "boxes" in ground_truth:

@@ -59,9 +59,7 @@ def overlay_image(panel: Panel, report: EvalReport):
         for name, mask in (("ground_truth", panel.gt_mask), ("prediction", panel.predicted_mask(threshold)))
         if mask is not None
     }
-    caption = (
-        f"{panel.image_id}: {report.class_name(panel.label)} -> {report.class_name(panel.prediction)}"
-    )
+    caption = f"{panel.image_id}: {report.class_name(panel.label)} -> {report.class_name(panel.prediction)}"
     return wandb.Image(
         render(Overlay(panel.image, panel.heatmap)),
         boxes={"boxes": {"box_data": box_data, "class_labels": BOX_CLASSES}} if box_data else None,

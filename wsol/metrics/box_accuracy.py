@@ -166,16 +166,16 @@ class BoxAccuracy(MetricAccumulator):
                 acc = self.curve(iou, mode)
                 k = int(np.argmax(acc))
                 out[f"{suffix}_iou{iou}"] = float(acc.max())
-                out[f"best_threshold_{mode}_IoU{iou}"] = float(self.thresholds[k])
-                out[f"curve_{mode}_IoU{iou}"] = acc
+                out[f"best_threshold_{mode}_iou{iou}"] = float(self.thresholds[k])
+                out[f"curve_{mode}_iou{iou}"] = acc
                 if with_top1:
                     top1 = self.curve(iou, mode, top1=True)
-                    out[f"top1_loc_{mode}_IoU{iou}"] = float(top1[k])
-                    out[f"curve_top1_{mode}_IoU{iou}"] = top1
+                    out[f"top1_loc_{mode}_iou{iou}"] = float(top1[k])
+                    out[f"curve_top1_{mode}_iou{iou}"] = top1
         if 50 in self.iou_thresholds:
             out["maxboxacc"] = out["maxboxacc_iou50"]
             if with_top1:
-                out["top1_loc"] = out["top1_loc_single_IoU50"]
+                out["top1_loc"] = out["top1_loc_single_iou50"]
         out["maxboxacc_v2"] = float(
             np.average([out[f"maxboxacc_v2_iou{d}"] for d in self.iou_thresholds.tolist()])
         )

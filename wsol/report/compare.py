@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from wsol.engine.summary import HEADLINE, result_key
+from wsol.engine.summary import HEADLINE
 from wsol.errors import ConfigError, DataError
 from wsol.report import eval_files
 from wsol.report.curves import CURVES, Curve, plot_curves, threshold_curves
@@ -71,7 +71,7 @@ def load_run(path: Path) -> Run:
     candidates = (path / "config.yaml", eval_dir.parent / "config.yaml")
     config_path = next((p for p in candidates if p.is_file()), None)
     config = flatten(yaml.safe_load(config_path.read_text())) if config_path else {"name": raw.get("run", "")}
-    return Run(path, eval_dir, config, {result_key(k): v for k, v in raw.items()})
+    return Run(path, eval_dir, config, raw)
 
 
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

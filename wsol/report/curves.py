@@ -53,8 +53,13 @@ CURVES = (
         main="IoU 50%",
     ),
     CurveSpec(
-        "precision_recall", "Pixel precision-recall (PxAP)", "curve_recall", "curve_precision",
-        "recall", "precision", "pixels",
+        "precision_recall",
+        "Pixel precision-recall (PxAP)",
+        "curve_recall",
+        "curve_precision",
+        "recall",
+        "precision",
+        "pixels",
     ),
     CurveSpec(
         "piou", "pIoU vs threshold", "thresholds", "curve_piou", "score-map threshold", "pIoU (%)", "pIoU"
