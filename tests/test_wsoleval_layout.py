@@ -285,3 +285,13 @@ def test_labels_beyond_the_class_names_are_an_error(tmp_path: Path) -> None:
 def test_unknown_option_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"mask_rot.*did you mean 'mask_root'"):
         DATASETS.build({"name": "wsoleval", "root": str(tmp_path), "mask_rot": "x"}, split="test")
+
+
+def test_blank_optional_files_count_as_absent(tmp_path: Path) -> None:
+    """wsolevaluation ships empty image_sizes.txt (OpenImages) and localization.txt (its train)."""
+    _mask_dataset(tmp_path)
+    (tmp_path / "metadata/val/image_sizes.txt").write_text("")
+    (tmp_path / "metadata/val/localization.txt").write_text("\n")
+    dataset = WSOLEvalDataset(str(tmp_path), "val")
+    assert dataset.ground_truth == frozenset()
+    assert dataset.records[0].size is None and dataset.load_target(0).size == (8, 6)

@@ -24,7 +24,8 @@ same time, so that the standard files stay readable by wsolevaluation itself:
 Mask paths are relative to the mask root; masks are images whose nonzero pixels are set
 (wsolevaluation's ``> 0.5`` after reading as grayscale). Parsing is strict: a malformed
 line, a duplicate image id, a line naming an image not in ``image_ids.txt`` or an image
-with no class label raises :class:`~wsol.errors.DataError` naming ``file:line``.
+with no class label raises :class:`~wsol.errors.DataError` naming ``file:line``. Optional
+files that are missing or blank are treated alike (wsolevaluation ships blank ones).
 """
 
 from __future__ import annotations
@@ -89,19 +90,19 @@ def read_split_metadata(metadata_dir: str | os.PathLike) -> SplitMetadata:
     by_id = {r.image_id: r for r in records}
     _read_class_labels(folder / CLASS_LABELS, by_id)
     kinds: set[str] = set()
-    if (folder / IMAGE_SIZES).is_file():
+    if _has_lines(folder / IMAGE_SIZES):
         _read_sizes(folder / IMAGE_SIZES, by_id)
-    if (folder / LOCALIZATION).is_file():
+    if _has_lines(folder / LOCALIZATION):
         kinds.add(_read_localization(folder / LOCALIZATION, by_id))
-    if (folder / MASKS).is_file():
+    if _has_lines(folder / MASKS):
         if "masks" in kinds:
             raise DataError(f"{folder}: both {LOCALIZATION} and {MASKS} hold masks; keep one")
         _read_masks(folder / MASKS, by_id)
         kinds.add("masks")
-    if (folder / PARTS).is_file():
+    if _has_lines(folder / PARTS):
         _read_parts(folder / PARTS, by_id)
         kinds.add("parts")
-    if (folder / FIXATIONS).is_file():
+    if _has_lines(folder / FIXATIONS):
         _read_fixations(folder / FIXATIONS, by_id)
         kinds.add("fixations")
     return SplitMetadata(records, frozenset(kinds))
@@ -161,6 +162,12 @@ def _lines(path: Path) -> Iterable[tuple[int, str]]:
     for number, line in enumerate(text.splitlines(), start=1):
         if line.strip():
             yield number, line.rstrip("\r")
+
+
+def _has_lines(path: Path) -> bool:
+    """Whether the optional file ``path`` exists and is not blank (wsolevaluation ships
+    empty ``image_sizes.txt`` and ``localization.txt`` files for some OpenImages splits)."""
+    return path.is_file() and any(True for _ in _lines(path))
 
 
 def _rows(path: Path, fields: str, by_id: dict[str, ImageRecord]) -> Iterable[tuple[str, list[str]]]:
