@@ -1,0 +1,136 @@
+"""Partial-highlighting diagnostic: how much of a heatmap's mass sits on the cue part.
+
+WSOL classifiers tend to highlight only the most discriminative part of an object
+(Singh & Lee, "Hide-and-Seek", ICCV 2017; Choe & Shim, "ADL", CVPR 2019). On datasets
+with a part mask for that part (SynthParts' ``cue``), this measures it per image. With
+``h >= 0`` the heatmap at the original resolution, ``C`` the cue-part mask and ``O`` the
+object mask::
+
+    cue_share           = sum(h * C) / sum(h)         share of all heat on the cue part
+    object_share        = sum(h * O) / sum(h)         share of all heat on the object
+    cue_share_in_object = sum(h * C) / sum(h * O)     share of the object's heat on the cue
+    cue_area_ratio      = |C| / |O|                   what that share is for uniform heat
+
+A map spread evenly over the object has ``cue_share_in_object == cue_area_ratio``; partial
+highlighting shows as ``cue_share_in_object`` far above ``cue_area_ratio``. The summary
+``partial_highlighting_index = mean(cue_share_in_object) / mean(cue_area_ratio)`` is 1 for
+evenly spread maps. There is no reference implementation; this is wsol's own diagnostic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import cv2
+import numpy as np
+
+from wsol.data.sample import Sample
+from wsol.errors import DataError
+from wsol.metrics import METRICS
+
+_FIELDS = ("cue_share", "object_share", "cue_area_ratio")
+
+
+class CueShare(NamedTuple):
+    """Per-image shares (NaN where the map, or its mass on the object, is zero)."""
+
+    cue_share: float
+    object_share: float
+    cue_area_ratio: float
+
+    @property
+    def cue_share_in_object(self) -> float:
+        return self.cue_share / self.object_share if self.object_share > 0 else float("nan")
+
+
+def cue_share(heatmap: np.ndarray, cue_mask: np.ndarray, object_mask: np.ndarray) -> CueShare:
+    """Shares of ``heatmap`` (non-negative, same shape as the masks) on the cue and object."""
+    if heatmap.shape != cue_mask.shape or heatmap.shape != object_mask.shape:
+        raise ValueError(
+            f"heatmap {heatmap.shape} and masks {cue_mask.shape}, {object_mask.shape} differ in shape"
+        )
+    if not np.all(heatmap >= 0):
+        raise ValueError("heatmap has negative or NaN values")
+    cue, obj = cue_mask.astype(bool), object_mask.astype(bool)
+    area = np.count_nonzero(obj)
+    ratio = np.count_nonzero(cue) / area if area else float("nan")
+    total = float(heatmap.sum(dtype=np.float64))
+    if total <= 0:
+        return CueShare(float("nan"), float("nan"), ratio)
+    on_cue = float(heatmap[cue].sum(dtype=np.float64))
+    on_object = float(heatmap[obj].sum(dtype=np.float64))
+    return CueShare(on_cue / total, on_object / total, ratio)
+
+
+@METRICS.register("partial_highlighting")
+class PartialHighlighting:
+    """Streaming :func:`cue_share` over a split; see the module docstring.
+
+    ``update`` resizes each raw map to its image's original size with OpenCV bilinear
+    interpolation, then clips negative values to 0. Images whose map has no mass (or no
+    mass on the object) are counted in ``num_empty_maps`` and left out of the means.
+
+    Args:
+        part: name of the part mask in ``Sample.part_masks`` to measure (default ``cue``).
+    """
+
+    requires = frozenset({"parts"})
+
+    def __init__(self, part: str = "cue") -> None:
+        self.part = part
+        self._ids: list[str] = []
+        self._rows: list[tuple[float, float, float]] = []
+
+    def update(self, maps: Sequence[Any], targets: Sequence[Sample]) -> None:
+        if len(maps) != len(targets):
+            raise ValueError(f"{len(maps)} maps but {len(targets)} targets")
+        for raw, target in zip(maps, targets, strict=True):
+            heatmap = _to_image_size(raw, target.size)
+            if np.isnan(heatmap).any():
+                raise ValueError(f"heatmap of image {target.image_id!r} has NaN values")
+            cue, obj = target.part_masks.get(self.part), target.mask
+            if cue is None or obj is None:
+                raise DataError(f"image {target.image_id!r} has no {self.part!r} part mask or no object mask")
+            self._ids.append(target.image_id)
+            self._rows.append(tuple(cue_share(np.maximum(heatmap, 0.0), cue, obj)))
+
+    def state(self) -> dict[str, np.ndarray]:
+        rows = np.asarray(self._rows, dtype=np.float64).reshape(-1, len(_FIELDS))
+        return {
+            "image_ids": np.asarray(self._ids, dtype=str),
+            **{f: rows[:, i] for i, f in enumerate(_FIELDS)},
+        }
+
+    def merge_state(self, state: dict[str, np.ndarray]) -> None:
+        self._ids.extend(str(i) for i in state["image_ids"])
+        self._rows.extend(zip(*(state[f].tolist() for f in _FIELDS), strict=True))
+
+    def compute(self) -> dict[str, float]:
+        rows = np.asarray(self._rows, dtype=np.float64).reshape(-1, len(_FIELDS))
+        shares = [CueShare(*row) for row in rows]
+        in_object = np.array([s.cue_share_in_object for s in shares])
+        valid = np.isfinite(in_object)
+        means = {
+            f: float(rows[valid, i].mean()) if valid.any() else float("nan") for i, f in enumerate(_FIELDS)
+        }
+        means["cue_share_in_object"] = float(in_object[valid].mean()) if valid.any() else float("nan")
+        index = means["cue_share_in_object"] / means["cue_area_ratio"] if valid.any() else float("nan")
+        return {
+            **means,
+            "partial_highlighting_index": index,
+            "num_images": float(len(rows)),
+            "num_empty_maps": float(np.count_nonzero(~valid)),
+        }
+
+
+def _to_image_size(raw: Any, size: tuple[int, int]) -> np.ndarray:
+    """``raw`` (numpy or torch, ``(h, w)``) as float64 resized bilinearly to ``size`` (W, H)."""
+    if hasattr(raw, "detach"):
+        raw = raw.detach().cpu().numpy()
+    heatmap = np.asarray(raw, dtype=np.float64)
+    if heatmap.ndim != 2:
+        raise ValueError(f"expected an (h, w) map, got shape {heatmap.shape}")
+    if (heatmap.shape[1], heatmap.shape[0]) != tuple(size):
+        heatmap = cv2.resize(heatmap, tuple(size), interpolation=cv2.INTER_LINEAR)
+    return heatmap
