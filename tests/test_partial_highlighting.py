@@ -84,9 +84,9 @@ def test_accumulator_resizes_bilinearly_and_clips_negatives() -> None:
     resized = cv2.resize(raw.astype(np.float64), (16, 16), interpolation=cv2.INTER_LINEAR)
     expected = cue_share(np.maximum(resized, 0), t.part_masks["cue"], t.mask)
     result = metric.compute()
-    assert result["cue_share"] == pytest.approx(expected.cue_share, rel=1e-12)
-    assert result["object_share"] == pytest.approx(expected.object_share, rel=1e-12)
-    assert result["num_images"] == 1 and result["num_empty_maps"] == 0
+    assert result["partial/cue_share"] == pytest.approx(expected.cue_share, rel=1e-12)
+    assert result["partial/object_share"] == pytest.approx(expected.object_share, rel=1e-12)
+    assert len(metric.per_image()["image_id"]) == 1 and result["partial/num_empty_maps"] == 0
 
 
 def test_merged_state_equals_one_pass() -> None:
@@ -100,21 +100,21 @@ def test_merged_state_equals_one_pass() -> None:
     second.update(maps[3:], targets[3:])
     first.merge_state(second.state())
     assert first.compute() == whole.compute()
-    assert whole.compute()["num_empty_maps"] == 1
-    assert list(first.state()["image_ids"]) == [t.image_id for t in targets]
+    assert whole.compute()["partial/num_empty_maps"] == 1
+    assert list(first.state()["rows/image_id"]) == [t.image_id for t in targets]
 
 
 def test_index_is_one_for_maps_spread_evenly_over_the_object() -> None:
     t = _target()
     metric = PartialHighlighting()
     metric.update([t.mask.astype(np.float64)], [t])
-    assert metric.compute()["partial_highlighting_index"] == pytest.approx(1.0)
+    assert metric.compute()["partial/partial_highlighting_index"] == pytest.approx(1.0)
 
 
 def test_missing_part_mask_names_the_image() -> None:
     t = _target("bird.jpg")
     t.part_masks = {}
-    with pytest.raises(DataError, match=r"'bird\.jpg' has no 'cue' part mask"):
+    with pytest.raises(DataError, match=r"bird\.jpg: no 'cue' part mask"):
         PartialHighlighting().update([np.ones((16, 16))], [t])
 
 

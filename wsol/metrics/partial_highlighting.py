@@ -28,6 +28,7 @@ import numpy as np
 from wsol.data.sample import Sample
 from wsol.errors import DataError
 from wsol.metrics import METRICS
+from wsol.metrics.base import MetricAccumulator, check_batch
 
 _FIELDS = ("cue_share", "object_share", "cue_area_ratio")
 
@@ -64,12 +65,13 @@ def cue_share(heatmap: np.ndarray, cue_mask: np.ndarray, object_mask: np.ndarray
 
 
 @METRICS.register("partial_highlighting")
-class PartialHighlighting:
+class PartialHighlighting(MetricAccumulator):
     """Streaming :func:`cue_share` over a split; see the module docstring.
 
     ``update`` resizes each raw map to its image's original size with OpenCV bilinear
     interpolation, then clips negative values to 0. Images whose map has no mass (or no
-    mass on the object) are counted in ``num_empty_maps`` and left out of the means.
+    mass on the object) are counted in ``partial/num_empty_maps`` and left out of the
+    means. Result keys start with ``partial/``.
 
     Args:
         part: name of the part mask in ``Sample.part_masks`` to measure (default ``cue``).
@@ -78,50 +80,46 @@ class PartialHighlighting:
     requires = frozenset({"parts"})
 
     def __init__(self, part: str = "cue") -> None:
+        super().__init__()
         self.part = part
-        self._ids: list[str] = []
-        self._rows: list[tuple[float, float, float]] = []
+        for name in _FIELDS:
+            self._add_row(name, float)
 
-    def update(self, maps: Sequence[Any], targets: Sequence[Sample]) -> None:
-        if len(maps) != len(targets):
-            raise ValueError(f"{len(maps)} maps but {len(targets)} targets")
+    def update(
+        self, maps: Sequence[Any], targets: Sequence[Sample], predictions: Sequence[int] | None = None
+    ) -> None:
+        check_batch(maps, targets, predictions)
+        shares = []
         for raw, target in zip(maps, targets, strict=True):
             heatmap = _to_image_size(raw, target.size)
             if np.isnan(heatmap).any():
-                raise ValueError(f"heatmap of image {target.image_id!r} has NaN values")
+                raise DataError(f"{target.image_id}: heatmap has NaN values")
             cue, obj = target.part_masks.get(self.part), target.mask
             if cue is None or obj is None:
-                raise DataError(f"image {target.image_id!r} has no {self.part!r} part mask or no object mask")
-            self._ids.append(target.image_id)
-            self._rows.append(tuple(cue_share(np.maximum(heatmap, 0.0), cue, obj)))
+                raise DataError(f"{target.image_id}: no {self.part!r} part mask or no object mask")
+            shares.append(cue_share(np.maximum(heatmap, 0.0), cue, obj))
+        self._append_rows(
+            image_id=[t.image_id for t in targets], **{f: [getattr(s, f) for s in shares] for f in _FIELDS}
+        )
 
-    def state(self) -> dict[str, np.ndarray]:
-        rows = np.asarray(self._rows, dtype=np.float64).reshape(-1, len(_FIELDS))
-        return {
-            "image_ids": np.asarray(self._ids, dtype=str),
-            **{f: rows[:, i] for i, f in enumerate(_FIELDS)},
-        }
-
-    def merge_state(self, state: dict[str, np.ndarray]) -> None:
-        self._ids.extend(str(i) for i in state["image_ids"])
-        self._rows.extend(zip(*(state[f].tolist() for f in _FIELDS), strict=True))
+    def per_image(self) -> dict[str, np.ndarray]:
+        return {"image_id": self.rows("image_id"), **{f: self.rows(f) for f in _FIELDS}}
 
     def compute(self) -> dict[str, float]:
-        rows = np.asarray(self._rows, dtype=np.float64).reshape(-1, len(_FIELDS))
-        shares = [CueShare(*row) for row in rows]
-        in_object = np.array([s.cue_share_in_object for s in shares])
+        rows = np.stack([self.rows(f) for f in _FIELDS], axis=1)
+        in_object = np.array([CueShare(*row).cue_share_in_object for row in rows])
         valid = np.isfinite(in_object)
         means = {
             f: float(rows[valid, i].mean()) if valid.any() else float("nan") for i, f in enumerate(_FIELDS)
         }
         means["cue_share_in_object"] = float(in_object[valid].mean()) if valid.any() else float("nan")
         index = means["cue_share_in_object"] / means["cue_area_ratio"] if valid.any() else float("nan")
-        return {
+        out = {
             **means,
             "partial_highlighting_index": index,
-            "num_images": float(len(rows)),
             "num_empty_maps": float(np.count_nonzero(~valid)),
         }
+        return {f"partial/{k}": v for k, v in out.items()}
 
 
 def _to_image_size(raw: Any, size: tuple[int, int]) -> np.ndarray:
