@@ -94,7 +94,9 @@ class SaliencyMetrics:
         self.seed = seed
         self._rows: dict[str, np.ndarray] = {}
 
-    def update(self, maps: Sequence[ArrayLike], targets: Sequence[Sample]) -> None:
+    def update(
+        self, maps: Sequence[ArrayLike], targets: Sequence[Sample], predictions: Sequence[int] | None = None
+    ) -> None:
         """Score a batch of ``(h, w)`` maps against their Samples."""
         if len(maps) != len(targets):
             raise DataError(f"saliency metrics: {len(maps)} maps for {len(targets)} samples")
