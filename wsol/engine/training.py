@@ -22,7 +22,7 @@ from wsol.engine.checkpoint import (
 )
 from wsol.engine.evaluator import evaluate, method_maps
 from wsol.engine.reporting import evaluate_and_report
-from wsol.engine.summary import format_summary, selection_key
+from wsol.engine.summary import DIAGNOSTIC_PREFIX, HEADLINE, format_summary, selection_key
 from wsol.engine.tracking import RunTracker
 from wsol.engine.trainer import train_one_epoch
 from wsol.errors import ConfigError
@@ -188,6 +188,8 @@ def _is_scalar(value: Any) -> bool:
 
 
 def _epoch_line(record: dict[str, Any]) -> str:
-    parts = [f"epoch {record['epoch']}"]
-    parts += [f"{k} {v:.4g}" for k, v in record.items() if k not in ("epoch",) and isinstance(v, float)]
+    """One line per epoch: loss, lr and the headline validation numbers present."""
+    keys = ["train/loss", "train/top1", "lr"] + [f"val/{k}" for k, _ in HEADLINE]
+    keys.append(f"val/{DIAGNOSTIC_PREFIX}partial_highlighting_index")
+    parts = [f"epoch {record['epoch']}"] + [f"{k} {record[k]:.4g}" for k in keys if k in record]
     return "  ".join(parts)
