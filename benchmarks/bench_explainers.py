@@ -7,9 +7,11 @@ Prints, per explainer, the best time over the repeats (ours and theirs interleav
 both see the same machine load), ``theirs/ours`` (speed-up over pytorch-grad-cam) and
 ``ours/fwd`` (cost in units of one plain no-grad forward pass of the batch). Goals on
 CPU at batch 16, 224 px: Grad-CAM >= 2x faster than pytorch-grad-cam and <= 1.3 forward
-passes; Score-CAM >= 5x faster than pytorch-grad-cam. Score-CAM costs one forward pass
-per (image, channel) pair for both libraries (512 per image for resnet18), so
-``--scorecam-images`` limits how many images of the batch it runs on.
+passes; Score-CAM >= 5x faster than pytorch-grad-cam. The perturbation methods cost many
+forward passes per image (Score-CAM: one per channel, 512 for resnet18, in both
+libraries; occlusion: one per window; SmoothGrad: one forward and backward per noisy
+copy), so they run on the first ``--perturbation-images`` images of the batch; costs are
+per image, so the ratios carry over to the whole batch.
 pytorch-grad-cam's maps are also min-max normalised and resized to the input with cv2,
 part of what their call costs; ours are raw maps at the layer's resolution.
 """
@@ -34,6 +36,7 @@ THEIRS = {
     "layercam": LayerCAM, "eigencam": EigenCAM, "scorecam": ScoreCAM,
 }
 OPTIONS = {"cam": {"classifier": "fc"}}
+PER_IMAGE = ("scorecam", "occlusion", "smoothgrad")
 
 
 def seconds(fn: Callable[[], object]) -> float:
@@ -46,17 +49,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--quick", action="store_true", help="batch 4, 128 px, 1 repeat, 1 Score-CAM image")
+    parser.add_argument("--quick", action="store_true", help="batch 4, 128 px, 1 repeat, 1 perturbed image")
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--scorecam-images", type=int, default=2, help="images Score-CAM runs on")
+    parser.add_argument("--perturbation-images", type=int, default=2, help="images for the slow methods")
     parser.add_argument("--channels-last", action="store_true", help="channels_last images for both")
-    parser.add_argument("--only", default="*", help="wildcard of explainer names to run")
+    parser.add_argument("--only", nargs="+", default=["*"], help="wildcards of explainer names to run")
     args = parser.parse_args()
     if args.quick:
-        args.batch, args.size, args.repeats, args.scorecam_images = 4, 128, 1, 1
+        args.batch, args.size, args.repeats, args.perturbation_images = 4, 128, 1, 1
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     model = torchvision.models.resnet18().eval()
@@ -74,7 +77,7 @@ def main() -> None:
           f"channels_last {args.channels_last} best of {args.repeats}")
     print(f"{'explainer':<11} {'ours s':>8} {'theirs s':>9} {'theirs/ours':>12} {'ours/fwd':>9}")
     for name in list_explainers(args.only):
-        n = args.scorecam_images if name == "scorecam" else args.batch
+        n = args.perturbation_images if name in PER_IMAGE else args.batch
         x, t = images[:n], targets[:n]
         ours = create_explainer({"name": name, **OPTIONS.get(name, {})}, model, "layer4")
 
@@ -84,7 +87,7 @@ def main() -> None:
                 cam(x, [ClassifierOutputTarget(int(c)) for c in t])  # stderr: Score-CAM's tqdm bars
             model.zero_grad(set_to_none=True)
 
-        if name != "scorecam":  # warm-up (one-off allocations, kernel selection); Score-CAM warms itself
+        if name not in PER_IMAGE:  # warm-up (allocations, kernel selection); the others warm themselves
             ours(x, t)
             if name in THEIRS:
                 run_theirs()

@@ -97,7 +97,9 @@ class LayerCapture:
             what = tuple(output.shape) if isinstance(output, Tensor) else type(output).__name__
             raise WSOLError(f"target layer {self.name!r} returned {what}; explainers need a (B, C, h, w) map")
         if self.output is not None:
-            raise WSOLError(f"target layer {self.name!r} ran twice in one forward pass; pick one run once")
+            raise WSOLError(
+                f"target layer {self.name!r} ran twice in one forward pass; choose a layer that runs once"
+            )
         if self.leaf:
             torch.set_grad_enabled(True)
             output = output.detach().requires_grad_()
@@ -116,6 +118,10 @@ class Explainer(abc.ABC):
             through (e.g. to train with an attention loss). The model's train/eval mode
             is then left as the caller set it. By default maps are detached and the model
             runs in eval mode for the call, its modes restored afterwards.
+
+    Class attributes: ``space`` is ``"layer"`` (maps at the target layer's resolution)
+    or ``"input"`` (at the image's; ``target_layer`` is then ignored), and
+    ``non_negative`` says whether maps are guaranteed ``>= 0``.
     """
 
     space: ClassVar[Literal["layer", "input"]] = "layer"
@@ -198,8 +204,6 @@ class GradientCAM(Explainer):
         logits, acts = self.capture(images, leaf=not self.differentiable)
         targets = self.resolve_targets(logits, targets)
         grads = self.target_gradient(logits, targets, acts, f"target layer {self.layer_name!r}")
-        if not self.differentiable:
-            acts = acts.detach()
         return torch.relu(self.combine(acts, grads))
 
     @abc.abstractmethod

@@ -35,7 +35,7 @@ class Occlusion(Explainer):
         window: int = 32,
         stride: int = 16,
         baseline: float = 0.0,
-        batch_size: int = 64,
+        batch_size: int = 16,
         *,
         differentiable: bool = False,
     ) -> None:

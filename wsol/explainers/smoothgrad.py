@@ -29,7 +29,7 @@ class SmoothGrad(Saliency):
         samples: int = 50,
         noise_level: float = 0.15,
         seed: int = 0,
-        batch_size: int = 64,
+        batch_size: int = 16,
         *,
         differentiable: bool = False,
     ) -> None:
