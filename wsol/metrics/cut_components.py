@@ -24,18 +24,17 @@ returns what MaxBoxAccV2 needs without building the boxes. Contour *order* and c
 
 Per pixel, the neighbours added before it are found from an 8-bit mask computed in one
 vectorised raster pass; one union per run of consecutive added ring neighbours suffices
-(:func:`_ring_representatives`). The kernels are compiled with numba on first use
-(a few seconds) and cached on disk where the package directory, or numba's user cache,
-is writable.
+(:func:`_ring_representatives`). The kernels are compiled with numba
+(:mod:`wsol.metrics.jit`; a few seconds on first use, then cached on disk).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 
-import numba
 import numpy as np
+
+from wsol.metrics.jit import jit
 
 N_CUTS = 257  # integer cuts -1 .. 255; index = cut + 1
 # ring of 8-neighbours N NE E SE S SW W NW (bit i of a mask = ring position i); the first
@@ -43,14 +42,6 @@ N_CUTS = 257  # integer cuts -1 .. 255; index = cut + 1
 _DY = np.array([-1, -1, 0, 1, 1, 1, 0, -1])
 _DX = np.array([0, 1, 1, 1, 0, -1, -1, -1])
 _EARLIER = np.array([1, 1, 0, 0, 0, 0, 1, 1])
-
-
-def _jit(fn: Callable) -> Callable:
-    """``numba.njit`` with an on-disk cache, or without one where no cache dir is writable."""
-    try:
-        return numba.njit(cache=True)(fn)
-    except RuntimeError:  # numba found no writable cache location
-        return numba.njit(fn)
 
 
 def _ring_representatives(four: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -89,7 +80,7 @@ _REPS8, _N_REPS8 = _ring_representatives(four=False)
 _REPS4, _N_REPS4 = _ring_representatives(four=True)
 
 
-@_jit
+@jit
 def _sorted_pixels(u8: np.ndarray, pixels: np.ndarray) -> np.ndarray:
     """Fill ``pixels`` with all pixels sorted by level (raster order within a level);
     return each level's start.
@@ -130,7 +121,7 @@ def _sorted_pixels(u8: np.ndarray, pixels: np.ndarray) -> np.ndarray:
     return starts
 
 
-@_jit
+@jit
 def _box_best_iou(x0: int, y0: int, x1: int, y1: int, gt: np.ndarray, one: float) -> float:
     """Max IoU of box ``[x0, y0, x1, y1]`` over ``gt`` rows, computed as ``boxes.box_iou`` does."""
     best = 0.0
@@ -145,7 +136,7 @@ def _box_best_iou(x0: int, y0: int, x1: int, y1: int, gt: np.ndarray, one: float
     return best
 
 
-@_jit
+@jit
 def _find(parent: np.ndarray, i: int) -> int:
     while parent[i] != i:  # path halving
         parent[i] = parent[parent[i]]
@@ -153,7 +144,7 @@ def _find(parent: np.ndarray, i: int) -> int:
     return i
 
 
-@_jit
+@jit
 def _sweep(
     pixels: np.ndarray,
     starts: np.ndarray,
