@@ -452,6 +452,26 @@ def test_nan_and_constant_maps_are_counted():
     assert out["n_nan_maps"] == 1 and out["n_constant_maps"] == 1 and out["n_images"] == 2
 
 
+def test_kernels_compile_without_a_writable_cache(monkeypatch):
+    """Where numba finds no writable cache directory, kernels are compiled uncached."""
+    import numba
+    from numba.core.caching import NullCache
+
+    from wsol.metrics.jit import jit
+
+    assert not isinstance(jit(lambda x: x)._cache, NullCache)  # normally cached on disk
+    njit = numba.njit
+
+    def no_cache(*args, **kwargs):
+        if kwargs.get("cache"):
+            raise RuntimeError("cannot cache function: no locator available")
+        return njit(*args, **kwargs)
+
+    monkeypatch.setattr(numba, "njit", no_cache)
+    twice = jit(lambda x: 2 * x)
+    assert twice(21) == 42 and isinstance(twice._cache, NullCache)
+
+
 def test_registry_builds_and_checks_options():
     accumulator = METRICS.build({"name": "maxboxacc", "cam_curve_interval": 0.001, "method": "opencv"})
     assert isinstance(accumulator, BoxAccuracy) and len(accumulator.thresholds) == 1000
