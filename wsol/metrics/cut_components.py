@@ -37,7 +37,7 @@ import numpy as np
 
 from wsol.metrics.jit import jit
 
-N_CUTS = 257  # integer cuts -1 .. 255; index = cut + 1
+_N_CUTS = 257  # integer cuts -1 .. 255; index = cut + 1
 # ring of 8-neighbours N NE E SE S SW W NW (bit i of a mask = ring position i); the first
 # two and last two come before the centre in raster order
 _DY = np.array([-1, -1, 0, 1, 1, 1, 0, -1])
@@ -178,8 +178,8 @@ def _compiled_sweep(holes: bool) -> Callable:
         # parent; per root: box x0, y0, x1, y1 of its pixels, border (has a pixel on the image
         # border), dirty (box changed since its IoU was cached), cached IoU; live roots
         parent, bx0, by0, bx1, by1, border, dirty, cached, live = work
-        best = np.full(N_CUTS, -1.0)
-        count = np.zeros(N_CUTS, np.int64)
+        best = np.full(_N_CUTS, -1.0)
+        count = np.zeros(_N_CUTS, np.int64)
         record = rows.shape[0] > 0
         n_rows = 0
         reps, n_reps = (_REPS4, _N_REPS4) if holes else (_REPS8, _N_REPS8)
@@ -308,7 +308,7 @@ def _sweeps(
 def _needed(cuts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Cut indices (``cut + 1``, cuts clipped to -1 .. 255: same foregrounds) and their mask."""
     index = np.clip(np.asarray(cuts, dtype=np.int64), -1, 255) + 1
-    needed = np.zeros(N_CUTS, dtype=np.bool_)
+    needed = np.zeros(_N_CUTS, dtype=np.bool_)
     needed[index] = True
     return index, needed
 
@@ -339,5 +339,5 @@ def boxes_per_cut(u8: np.ndarray, cuts: np.ndarray, reference: bool) -> list[np.
     n_boxes = _sweeps(u8, needed, no_gt, reference)[2]  # first count, then record
     rows = _sweeps(u8, needed, no_gt, reference, capacity=n_boxes)[1]
     rows = rows[np.lexsort(rows.T[::-1])]  # by cut, then box
-    bounds = np.searchsorted(rows[:, 0], np.arange(-1, N_CUTS))
+    bounds = np.searchsorted(rows[:, 0], np.arange(-1, _N_CUTS))
     return [rows[bounds[i] : bounds[i + 1], 1:] for i in index]
