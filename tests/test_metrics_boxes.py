@@ -12,7 +12,15 @@ from wsol.data.sample import Sample
 from wsol.errors import ConfigError, DataError, WSOLError
 from wsol.metrics import METRICS
 from wsol.metrics.box_accuracy import BoxAccuracy
-from wsol.metrics.boxes import best_iou, box_iou, rescale_gt_boxes, scoremap_boxes
+from wsol.metrics.boxes import (
+    all_contour_best_iou,
+    box_iou,
+    rescale_gt_boxes,
+    scoremap_boxes,
+    scoremap_to_uint8,
+    threshold_cuts,
+)
+from wsol.metrics.cut_components import boxes_per_cut
 from wsol.metrics.scoremap import cam_thresholds, prepare_scoremap
 
 BOX_CASES = cases()["box_cases"]
@@ -51,14 +59,32 @@ def test_boxes_ious_and_counts_match_the_reference(grid, method, prepared_maps):
                 k,
             )
         gt = np.asarray(case["gt_boxes_224"])
-        ious = best_iou(boxes, gt)
-        best["multi"].append(ious.multi)
-        best["single"].append(ious.single)
+        for mode in ("multi", "single"):
+            best[mode].append(boxes.best_iou(gt, mode))
     for mode in ("multi", "single"):
         got = np.stack(best[mode])
         assert np.array_equal(got, ref[f"{mode}_best_iou"])
         counts = np.stack([(got >= d / 100).sum(axis=0).astype(np.float64) for d in IOUS])
         assert np.array_equal(counts, ref[f"{mode}_num_correct"])
+
+
+@pytest.mark.parametrize("grid", GRIDS)
+def test_union_find_sweep_matches_the_reference(grid, prepared_maps):
+    """All-contour best IoUs without OpenCV, and the box multisets of every cut."""
+    ref = arrays(f"box_{grid}")
+    thresholds = cam_thresholds(cases()["cam_curve_intervals"][grid])
+    ref_multi = expected_multi_boxes(grid)
+    got = []
+    for i, case in enumerate(BOX_CASES):
+        got.append(all_contour_best_iou(prepared_maps[i], thresholds, np.asarray(case["gt_boxes_224"])))
+        u8 = scoremap_to_uint8(prepared_maps[i])
+        cuts, first = np.unique(threshold_cuts(u8, thresholds), return_index=True)
+        for k, boxes in zip(first, boxes_per_cut(u8, cuts, reference=True), strict=True):
+            expected = ref_multi[i][k]
+            if not len(boxes):  # no contour: the reference's fallback box
+                boxes = np.zeros((1, 4), dtype=np.int64)
+            assert np.array_equal(boxes, expected[np.lexsort(expected.T[::-1])]), (case["image_id"], k)
+    assert np.array_equal(np.stack(got), ref["multi_best_iou"])
 
 
 def _golden_accumulators(grid: str, **options) -> BoxAccuracy:
@@ -71,6 +97,15 @@ def _golden_accumulators(grid: str, **options) -> BoxAccuracy:
         (raw if kind == "raw" else given_maps).update([data], [box_sample(case)])
     given_maps.merge_state(raw.state())
     return given_maps
+
+
+@pytest.mark.parametrize("grid", GRIDS)
+def test_all_contour_only_accumulator_matches_the_reference(grid):
+    expected = cases()["expected"]["box"][grid]
+    out = _golden_accumulators(grid, modes=["multi"]).compute()
+    assert out["MaxBoxAccV2"] == expected["MaxBoxAccV2"]
+    assert [out[f"MaxBoxAccV2_IoU{d}"] for d in IOUS] == expected["multi_contour_acc_per_iou"]
+    assert "MaxBoxAcc" not in out and not any(key.startswith("curve_single") for key in out)
 
 
 @pytest.mark.parametrize("grid", GRIDS)
@@ -93,7 +128,7 @@ def test_narrow_window_case_depends_on_the_grid():
     case = BOX_CASES[46]
     gt = np.asarray(case["gt_boxes_224"])
     found = {
-        grid: best_iou(scoremap_boxes(_prepared(case), cam_thresholds(step)), gt).multi.max()
+        grid: all_contour_best_iou(_prepared(case), cam_thresholds(step), gt).max()
         for grid, step in cases()["cam_curve_intervals"].items()
     }
     assert found["t1000"] > found["t100"]
@@ -154,6 +189,102 @@ def test_fast_path_equals_the_opencv_loop_on_smooth_noisy_maps(seed):
         assert np.array_equal(fast.largest_contour_box(k), slow.largest_contour_box(k))
 
 
+# --- union-find sweep == OpenCV loop ------------------------------------------------------
+
+TOPOLOGY_LEVELS = [0, 1, 2, 85, 86, 127, 128, 200, 254, 255]
+SHAPES = ["rect", "ring", "pixel", "hline", "vline", "diagonal", "antidiagonal", "checker", "noise"]
+
+
+@st.composite
+def topology_maps(draw) -> np.ndarray:
+    """uint8 maps with plateaus, nested rings (holes with islands), single pixels, border
+    contact, thin lines, diagonal-only (8- but not 4-connected) chains and checkerboards."""
+    h, w = draw(st.integers(1, 24)), draw(st.integers(1, 24))
+    levels = st.sampled_from(TOPOLOGY_LEVELS)
+    u8 = np.full((h, w), draw(levels), dtype=np.uint8)
+    for _ in range(draw(st.integers(0, 6))):
+        shape, value = draw(st.sampled_from(SHAPES)), draw(levels)
+        y0, x0 = draw(st.integers(0, h - 1)), draw(st.integers(0, w - 1))
+        y1, x1 = draw(st.integers(y0, h - 1)), draw(st.integers(x0, w - 1))
+        window = u8[y0 : y1 + 1, x0 : x1 + 1]
+        n = min(window.shape)
+        if shape == "rect":
+            window[:] = value
+        elif shape == "ring":
+            window[:] = value
+            window[1:-1, 1:-1] = draw(levels)
+        elif shape == "pixel":
+            window[0, 0] = value
+        elif shape == "hline":
+            window[0] = value
+        elif shape == "vline":
+            window[:, 0] = value
+        elif shape == "diagonal":
+            window[np.arange(n), np.arange(n)] = value
+        elif shape == "antidiagonal":
+            window[np.arange(n), n - 1 - np.arange(n)] = value
+        elif shape == "checker":
+            window[np.add.outer(np.arange(window.shape[0]), np.arange(window.shape[1])) % 2 == 0] = value
+        else:
+            seed = draw(st.integers(0, 2**32 - 1))
+            window[:] = np.random.default_rng(seed).choice(TOPOLOGY_LEVELS[:4], size=window.shape)
+    return u8
+
+
+def _cut_thresholds(u8: np.ndarray) -> np.ndarray:
+    """Thresholds whose cuts hit every distinct foreground: each level, just below, -1, max."""
+    top = max(int(u8.max()), 1)
+    levels = np.unique(u8).astype(np.float64)
+    return np.concatenate([[-1.0, 1.0], (levels + 0.5) / top, (levels - 0.5) / top])
+
+
+@st.composite
+def gt_boxes(draw, shape: tuple[int, int], convention: str) -> np.ndarray:
+    boxes = []
+    for _ in range(draw(st.integers(1, 3))):
+        x0, y0 = draw(st.integers(0, shape[1] - 1)), draw(st.integers(0, shape[0] - 1))
+        x1, y1 = draw(st.integers(x0, shape[1] - 1)), draw(st.integers(y0, shape[0] - 1))
+        boxes.append([x0, y0, x1, y1])
+    boxes = np.array(boxes, dtype=np.int64)
+    return boxes if convention == "reference" else boxes + draw(st.sampled_from([0.0, 0.25, 0.5]))
+
+
+def _assert_sweep_equals_opencv(
+    scoremap: np.ndarray, thresholds: np.ndarray, gt: np.ndarray, convention: str
+) -> None:
+    reference = scoremap_boxes(scoremap, thresholds, "opencv", convention)
+    got = all_contour_best_iou(scoremap, thresholds, gt, convention)
+    assert np.array_equal(got, reference.best_iou(gt, "multi", convention))
+    u8 = scoremap_to_uint8(scoremap)
+    boxes = boxes_per_cut(u8, threshold_cuts(u8, thresholds), reference=convention == "reference")
+    for k, found in enumerate(boxes):
+        expected = reference.all_contour_boxes(k)
+        found = found if len(found) else np.zeros((1, 4), dtype=np.int64)  # the no-contour box
+        assert np.array_equal(found, expected[np.lexsort(expected.T[::-1])]), k
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data(), topology_maps(), st.sampled_from(["reference", "exact"]))
+def test_union_find_sweep_equals_the_opencv_loop(data, u8, convention):
+    scoremap = u8.astype(np.float64) * 257 / 65535  # uint8 value exactly u8
+    gt = data.draw(gt_boxes(u8.shape, convention))
+    _assert_sweep_equals_opencv(scoremap, _cut_thresholds(u8), gt, convention)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.data(), st.integers(0, 2**32 - 1), st.sampled_from(["reference", "exact"]))
+def test_union_find_sweep_equals_the_opencv_loop_on_cam_like_maps(data, seed, convention):
+    rng = np.random.default_rng(seed)
+    import cv2
+
+    low = cv2.resize(rng.normal(size=(7, 7)), (80, 80), interpolation=cv2.INTER_CUBIC)
+    ring = np.hypot(*np.mgrid[-40:40, -40:40] / 20.0)  # holes above the ring's centre value
+    raw = low + np.exp(-((ring - 1) ** 2) * 4) + rng.normal(0, 0.05, (80, 80))
+    scoremap = prepare_scoremap(raw, 80).scoremap
+    gt = data.draw(gt_boxes(scoremap.shape, convention))
+    _assert_sweep_equals_opencv(scoremap, cam_thresholds(0.01), gt, convention)
+
+
 # --- IoU and conventions ------------------------------------------------------------------
 
 
@@ -175,11 +306,9 @@ def test_exact_convention_scores_a_perfect_box_as_one():
     results = {}
     for convention in ("reference", "exact"):
         gt = rescale_gt_boxes(sample_boxes, (448, 448), 224, convention)
-        results[convention] = best_iou(
-            scoremap_boxes(scoremap, thresholds, "fast", convention), gt, convention
-        )
-    assert np.all(results["exact"].multi == 1.0)
-    assert np.all(results["reference"].multi < 1.0)  # exclusive end read as inclusive + truncated GT
+        results[convention] = all_contour_best_iou(scoremap, thresholds, gt, convention)
+    assert np.all(results["exact"] == 1.0)
+    assert np.all(results["reference"] < 1.0)  # exclusive end read as inclusive + truncated GT
     sample = Sample(image_id="sq", image=None, label=0, size=(448, 448), boxes=sample_boxes)
     exact = BoxAccuracy(iou_thresholds=(100,), box_convention="exact", input_maps="prepared")
     exact.update([scoremap], [sample])
@@ -222,6 +351,31 @@ def test_merged_shards_equal_a_single_pass():
     _assert_same_results(whole.compute(), merged.compute())
     _assert_same_results(whole.per_image(), merged.per_image())
     assert all(isinstance(v, np.ndarray) for v in whole.state().values())
+
+
+def test_all_contour_only_mode_gives_the_same_numbers():
+    rng = np.random.default_rng(4)
+    maps, targets, predictions = _random_batch(rng, 16)
+    both = BoxAccuracy(cam_curve_interval=0.001)
+    multi = BoxAccuracy(cam_curve_interval=0.001, modes=["multi"])
+    both.update(maps, targets, predictions)
+    multi.update(maps, targets, predictions)
+    out_both, out_multi = both.compute(), multi.compute()
+    only_single = set(out_both) - set(out_multi)
+    assert set(out_multi) < set(out_both) and "MaxBoxAccV2" in out_multi
+    assert only_single == {k for k in out_both if "single" in k or k.startswith("MaxBoxAcc_")} | {
+        "MaxBoxAcc",
+        "top1_loc",
+    }
+    _assert_same_results({k: out_both[k] for k in out_multi}, out_multi)
+    assert np.array_equal(multi.per_image()["best_iou_multi"], both.per_image()["best_iou_multi"])
+    with pytest.raises(ConfigError, match="not evaluated"):
+        multi.curve(50, "single")
+    with pytest.raises(WSOLError, match="cannot merge"):
+        both.merge_state(multi.state())
+    for bad in ([], ["multi", "multi"], ["all"]):
+        with pytest.raises(ConfigError, match="modes"):
+            BoxAccuracy(modes=bad)
 
 
 def test_merge_rejects_other_grids_and_repeated_images():
@@ -296,6 +450,26 @@ def test_nan_and_constant_maps_are_counted():
     accumulator.update([nan_map, constant], [_sample(image_id="a"), _sample(image_id="b")])
     out = accumulator.compute()
     assert out["n_nan_maps"] == 1 and out["n_constant_maps"] == 1 and out["n_images"] == 2
+
+
+def test_kernels_compile_without_a_writable_cache(monkeypatch):
+    """Where numba finds no writable cache directory, kernels are compiled uncached."""
+    import numba
+    from numba.core.caching import NullCache
+
+    from wsol.metrics.jit import jit
+
+    assert not isinstance(jit(lambda x: x)._cache, NullCache)  # normally cached on disk
+    njit = numba.njit
+
+    def no_cache(*args, **kwargs):
+        if kwargs.get("cache"):
+            raise RuntimeError("cannot cache function: no locator available")
+        return njit(*args, **kwargs)
+
+    monkeypatch.setattr(numba, "njit", no_cache)
+    twice = jit(lambda x: 2 * x)
+    assert twice(21) == 42 and isinstance(twice._cache, NullCache)
 
 
 def test_registry_builds_and_checks_options():

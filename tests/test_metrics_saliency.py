@@ -17,9 +17,20 @@ from hypothesis import strategies as st
 from wsol.data.sample import Sample
 from wsol.errors import ConfigError, DataError, WSOLError
 from wsol.metrics import METRICS
+from wsol.metrics.base import MetricAccumulator
 from wsol.metrics.fixations import binary_fixation_map, center_bias, fixation_map, fixation_pixels
 from wsol.metrics.imresize import imresize, resize_weights
-from wsol.metrics.saliency import auc_borji, auc_judd, auc_shuffled, cc, info_gain, kld, nss, sim
+from wsol.metrics.saliency import (
+    _count_at_least,
+    auc_borji,
+    auc_judd,
+    auc_shuffled,
+    cc,
+    info_gain,
+    kld,
+    nss,
+    sim,
+)
 from wsol.metrics.saliency_accumulator import SaliencyMetrics
 
 GOLDEN = Path(__file__).parent / "golden" / "saliency"
@@ -390,6 +401,28 @@ def test_mit_counts_each_fixated_pixel_once(data):
     assert info_gain(smap, doubled, baseline) == info_gain(smap, pts, baseline)
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    st.integers(0, 2**32 - 1),
+    st.sampled_from(["uniform", "skewed", "quantized", "signed", "zeros"]),
+    st.integers(1, 2000),
+    st.integers(1, 60),
+)
+def test_pixel_counts_above_thresholds_are_exact(seed, kind, n, k):
+    """The counting behind AUC-Judd (grid and sort paths): ties, -0.0, skew, outliers."""
+    rng = np.random.default_rng(seed)
+    values = {
+        "uniform": rng.random(n),
+        "skewed": rng.random(n) ** 12,  # thresholds crowd near 0: the sort path
+        "signed": rng.normal(0, 1e5, n),
+        "quantized": np.round(rng.random(n) * 8) / 8,
+        "zeros": np.where(rng.random(n) < 0.5, -0.0, 0.0),
+    }[kind]
+    thresholds = np.concatenate([rng.choice(values, k), rng.normal(0, 2, rng.integers(0, 3))])
+    expected = [np.count_nonzero(values >= t) for t in thresholds]
+    assert _count_at_least(values, thresholds).tolist() == expected
+
+
 # ----------------------------------------------------------------------------- inputs
 
 
@@ -462,7 +495,8 @@ def _sample(case: Case, with_map: bool = True) -> Sample:
 
 def test_accumulator_registered_and_matches_functions():
     acc = METRICS.build({"name": "saliency", "normalize": False})
-    assert isinstance(acc, SaliencyMetrics) and acc.requires == frozenset({"fixations"})
+    assert isinstance(acc, SaliencyMetrics) and isinstance(acc, MetricAccumulator)
+    assert acc.requires == frozenset({"fixations"})
     ids = ["smooth_48x64", "resize_down_120x160_to_60x80", "quantized_60x80"]
     acc.update([torch.from_numpy(Case(i)["smap"]) for i in ids], [_sample(Case(i)) for i in ids])
     rows = acc.per_image()
@@ -523,12 +557,18 @@ def test_accumulator_bad_inputs():
     with pytest.raises(DataError, match=r"img_8: .*outside"):
         acc.update([case["smap"]], [outside])
     acc.update([case["smap"]], [_sample(case)])
-    with pytest.raises(DataError, match="smooth_48x64: image scored twice"):
+    with pytest.raises(DataError, match="smooth_48x64: image evaluated twice"):
         acc.update([case["smap"]], [_sample(case)])
     with pytest.raises(ConfigError, match="did you mean 'auc_judd'"):
         SaliencyMetrics(metrics=["auc_jud"])
-    with pytest.raises(ConfigError, match="cannot merge"):
+    with pytest.raises(WSOLError, match="cannot merge"):
         SaliencyMetrics(metrics=["cc"]).merge_state(acc.state())
+    with pytest.raises(WSOLError, match="cannot merge a state built with a different 'seed'"):
+        SaliencyMetrics(metrics=["nss"], seed=1).merge_state(acc.state())
+    with pytest.raises(WSOLError, match="maps for"):
+        acc.update([case["smap"]], [])
+    with pytest.raises(ConfigError, match="distinct"):
+        SaliencyMetrics(metrics=["nss", "nss"])
     with pytest.raises(WSOLError):
         METRICS.build({"name": "saliency", "sigma": 3})
 

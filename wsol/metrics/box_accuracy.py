@@ -23,7 +23,15 @@ GT-known localization with a threshold chosen on another split: take
 Deliberate differences from the reference: NaN and constant maps are counted
 (``n_nan_maps``, ``n_constant_maps``) and then evaluated as all-zero maps, as the reference
 does silently; per-image best IoUs are kept for per-image reports;
-``box_convention="exact"`` is available (see :mod:`wsol.metrics.boxes`).
+``box_convention="exact"`` is available (see :mod:`wsol.metrics.boxes`); ``modes`` can
+skip a contour mode (the reference always evaluates one per run).
+
+Speed (``method="fast"``, equal numbers): the largest-contour mode needs OpenCV's traced
+contours, one ``findContours`` per distinct cut; the all-contour boxes of those same
+contours then cost almost nothing more. Without the largest-contour mode
+(``modes=("multi",)``) the all-contour IoUs come from union-find sweeps instead, whose
+cost does not grow with the number of thresholds
+(:func:`~wsol.metrics.boxes.all_contour_best_iou`).
 """
 
 from __future__ import annotations
@@ -40,14 +48,12 @@ from wsol.metrics.base import MetricAccumulator, check_batch, image_size, thresh
 from wsol.metrics.boxes import (
     BOX_CONVENTIONS,
     BOX_METHODS,
-    BestIoU,
-    best_iou,
+    CONTOUR_MODES,
+    all_contour_best_iou,
     rescale_gt_boxes,
     scoremap_boxes,
 )
 from wsol.metrics.scoremap import MapStatus, load_scoremap
-
-MODES = ("single", "multi")
 
 
 @METRICS.register("maxboxacc")
@@ -64,6 +70,8 @@ class BoxAccuracy(MetricAccumulator):
         box_convention: ``"reference"`` (default) or ``"exact"``.
         input_maps: ``"raw"`` (any size; resized and normalised like ``CAMComputer``) or
             ``"prepared"`` (already R x R in [0, 1], used as given like ``evaluate_wsol``).
+        modes: contour modes to evaluate: ``"single"`` (largest contour: MaxBoxAcc,
+            top-1 loc) and/or ``"multi"`` (all contours: MaxBoxAccV2).
     """
 
     requires = frozenset({"boxes"})
@@ -76,8 +84,11 @@ class BoxAccuracy(MetricAccumulator):
         method: str = "fast",
         box_convention: str = "reference",
         input_maps: str = "raw",
+        modes: Sequence[str] = CONTOUR_MODES,
     ) -> None:
         super().__init__()
+        if not modes or len(set(modes)) != len(modes) or not set(modes) <= set(CONTOUR_MODES):
+            raise ConfigError(f"modes must be distinct values among {CONTOUR_MODES}, got {list(modes)}")
         if method not in BOX_METHODS:
             raise ConfigError(f"unknown box method {method!r}; choose from {BOX_METHODS}")
         if box_convention not in BOX_CONVENTIONS:
@@ -90,14 +101,16 @@ class BoxAccuracy(MetricAccumulator):
         self.resolution = resolution
         self.method = method
         self.box_convention = box_convention
+        self.modes = tuple(m for m in CONTOUR_MODES if m in modes)
         shape = (len(self.iou_thresholds), len(self.thresholds))
         self._add_config("thresholds", self.thresholds)
         self._add_config("iou_thresholds", self.iou_thresholds)
         self._add_config("resolution", np.array(resolution))
         self._add_config("box_convention", np.array(BOX_CONVENTIONS.index(box_convention)))
+        self._add_config("modes", np.array([CONTOUR_MODES.index(m) for m in self.modes]))
         for key in ("n_images", "n_nan_maps", "n_constant_maps", "n_predicted", "n_class_correct"):
             self._add_sum(key)
-        for mode in MODES:
+        for mode in self.modes:
             self._add_sum(f"correct_{mode}", shape)
             self._add_sum(f"top1_correct_{mode}", shape)
             self._add_row(f"best_iou_{mode}", float)
@@ -110,13 +123,13 @@ class BoxAccuracy(MetricAccumulator):
         results = [self.localize(raw, target) for raw, target in zip(maps, targets, strict=True)]
         self._append_rows(  # first: rejects repeated images before any count changes
             image_id=[t.image_id for t in targets],
-            **{f"best_iou_{mode}": [getattr(r, mode).max() for _, r in results] for mode in MODES},
+            **{f"best_iou_{mode}": [r[mode].max() for _, r in results] for mode in self.modes},
         )
         fractions = self.iou_thresholds[:, None] / 100
         for i, (status, ious) in enumerate(results):
             class_correct = predictions is not None and int(predictions[i]) == targets[i].label
-            for mode in MODES:
-                correct = (getattr(ious, mode)[None, :] >= fractions).astype(np.int64)
+            for mode in self.modes:
+                correct = (ious[mode][None, :] >= fractions).astype(np.int64)
                 self._sums[f"correct_{mode}"] += correct
                 if class_correct:
                     self._sums[f"top1_correct_{mode}"] += correct
@@ -126,8 +139,8 @@ class BoxAccuracy(MetricAccumulator):
             self._sums["n_predicted"] += predictions is not None
             self._sums["n_class_correct"] += class_correct
 
-    def localize(self, raw: Any, target: Sample) -> tuple[MapStatus, BestIoU]:
-        """Map status and best IoU at every threshold for one raw map."""
+    def localize(self, raw: Any, target: Sample) -> tuple[MapStatus, dict[str, np.ndarray]]:
+        """Map status and, per contour mode, the best IoU at every threshold for one raw map."""
         try:
             prepared = load_scoremap(raw, self.resolution, self.input_maps)
         except ValueError as e:
@@ -135,14 +148,17 @@ class BoxAccuracy(MetricAccumulator):
         gt = rescale_gt_boxes(
             _checked_boxes(target), image_size(target), self.resolution, self.box_convention
         )
+        if self.modes == ("multi",) and self.method == "fast":
+            ious = all_contour_best_iou(prepared.scoremap, self.thresholds, gt, self.box_convention)
+            return prepared.status, {"multi": ious}
         boxes = scoremap_boxes(prepared.scoremap, self.thresholds, self.method, self.box_convention)
-        return prepared.status, best_iou(boxes, gt, self.box_convention)
+        return prepared.status, {m: boxes.best_iou(gt, m, self.box_convention) for m in self.modes}
 
     def curve(self, iou: int = 50, mode: str = "single", top1: bool = False) -> np.ndarray:
         """Accuracy (percent) at every threshold for one IoU threshold and contour mode."""
         row = self._iou_row(iou)
-        if mode not in MODES:
-            raise ConfigError(f"unknown contour mode {mode!r}; choose from {MODES}")
+        if mode not in self.modes:
+            raise ConfigError(f"contour mode {mode!r} was not evaluated; modes are {self.modes}")
         counts = self._sums[f"{'top1_' if top1 else ''}correct_{mode}"][row].astype(np.float64)
         return counts * 100.0 / float(self._n_images())
 
@@ -160,7 +176,7 @@ class BoxAccuracy(MetricAccumulator):
     def compute(self) -> dict[str, Any]:
         out: dict[str, Any] = {"thresholds": self.thresholds.copy()}
         with_top1 = 0 < int(self._sums["n_predicted"]) == self._n_images()
-        for mode in MODES:
+        for mode in self.modes:
             suffix = "maxboxacc" if mode == "single" else "maxboxacc_v2"
             for iou in self.iou_thresholds.tolist():
                 acc = self.curve(iou, mode)
@@ -172,13 +188,14 @@ class BoxAccuracy(MetricAccumulator):
                     top1 = self.curve(iou, mode, top1=True)
                     out[f"top1_loc_{mode}_iou{iou}"] = float(top1[k])
                     out[f"curve_top1_{mode}_iou{iou}"] = top1
-        if 50 in self.iou_thresholds:
+        if 50 in self.iou_thresholds and "single" in self.modes:
             out["maxboxacc"] = out["maxboxacc_iou50"]
             if with_top1:
                 out["top1_loc"] = out["top1_loc_single_iou50"]
-        out["maxboxacc_v2"] = float(
-            np.average([out[f"maxboxacc_v2_iou{d}"] for d in self.iou_thresholds.tolist()])
-        )
+        if "multi" in self.modes:
+            out["maxboxacc_v2"] = float(
+                np.average([out[f"maxboxacc_v2_iou{d}"] for d in self.iou_thresholds.tolist()])
+            )
         if with_top1:
             out["top1_cls"] = float(self._sums["n_class_correct"]) * 100.0 / self._n_images()
         for key in ("n_images", "n_nan_maps", "n_constant_maps"):
@@ -186,8 +203,8 @@ class BoxAccuracy(MetricAccumulator):
         return out
 
     def per_image(self) -> dict[str, np.ndarray]:
-        """Per image: id and its best IoU over all thresholds, in each contour mode."""
-        return {key: self.rows(key) for key in ("image_id", "best_iou_single", "best_iou_multi")}
+        """Per image: id and its best IoU over all thresholds, in each evaluated contour mode."""
+        return {key: self.rows(key) for key in ("image_id", *(f"best_iou_{m}" for m in self.modes))}
 
     def _n_images(self) -> int:
         n = int(self._sums["n_images"])

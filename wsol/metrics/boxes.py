@@ -28,6 +28,11 @@ select the same foreground (at most ``u.max() + 1`` of them) share one
 ``findContours`` call, run on the foreground's bounding window (the zero surround that
 OpenCV adds itself makes this identical, including contour order).
 ``method="opencv"`` is the plain per-threshold loop, kept as the reference path.
+
+:func:`all_contour_best_iou` gives the all-contour (MaxBoxAccV2) best IoUs without OpenCV
+and without tracing contours, from two union-find sweeps whose cost does not depend on
+the number of thresholds (:mod:`wsol.metrics.cut_components`); equal to the above, bit
+for bit, in both box conventions.
 """
 
 from __future__ import annotations
@@ -38,10 +43,14 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from wsol.metrics.cut_components import best_iou_per_cut
+
 BoxConvention = Literal["reference", "exact"]
 BoxMethod = Literal["fast", "opencv"]
+ContourMode = Literal["single", "multi"]
 BOX_CONVENTIONS = ("reference", "exact")
 BOX_METHODS = ("fast", "opencv")
+CONTOUR_MODES = ("single", "multi")
 _NO_CONTOUR_BOX = (0, 0, 0, 0)
 
 
@@ -120,6 +129,21 @@ class ScoremapBoxes:
     def largest_contour_box(self, k: int) -> np.ndarray:
         """Largest-contour box at threshold index ``k``."""
         return self.single[self.group_of_threshold[k]]
+
+    def best_iou(
+        self, gt_boxes: np.ndarray, mode: ContourMode, convention: BoxConvention = "reference"
+    ) -> np.ndarray:
+        """``(T,)`` max IoU per threshold between the ``mode`` boxes and the (already
+        rescaled) ground-truth boxes: ``"multi"`` all contours (MaxBoxAccV2), ``"single"``
+        the largest contour (MaxBoxAcc)."""
+        if mode not in CONTOUR_MODES:
+            raise ValueError(f"unknown contour mode {mode!r}; choose from {CONTOUR_MODES}")
+        if mode == "multi":
+            per_box = box_iou(self.multi, gt_boxes, convention).max(axis=1)
+            per_group = np.maximum.reduceat(per_box, self.multi_offsets[:-1])
+        else:
+            per_group = box_iou(self.single, gt_boxes, convention).max(axis=1)
+        return per_group[self.group_of_threshold]
 
 
 def scoremap_boxes(
@@ -257,23 +281,18 @@ def _pack(group_of_threshold: np.ndarray, per_group: list[tuple[np.ndarray, np.n
     )
 
 
-@dataclass(frozen=True)
-class BestIoU:
-    """Best IoU of one image at every threshold, for both contour modes.
+def all_contour_best_iou(
+    scoremap: np.ndarray,
+    thresholds: np.ndarray,
+    gt_boxes: np.ndarray,
+    convention: BoxConvention = "reference",
+) -> np.ndarray:
+    """``(T,)`` all-contour best IoU per threshold (MaxBoxAccV2), without OpenCV.
 
-    Attributes:
-        multi: ``(T,)`` max IoU over all-contour boxes and ground-truth boxes (MaxBoxAccV2).
-        single: ``(T,)`` max IoU of the largest-contour box over ground-truth boxes (MaxBoxAcc).
+    Equal to ``scoremap_boxes(scoremap, thresholds, ...).best_iou(gt_boxes, "multi", ...)``
+    bit for bit; the cost does not grow with the number of thresholds.
     """
-
-    multi: np.ndarray
-    single: np.ndarray
-
-
-def best_iou(boxes: ScoremapBoxes, gt_boxes: np.ndarray, convention: BoxConvention = "reference") -> BestIoU:
-    """Per-threshold best IoU against the (already rescaled) ground-truth boxes."""
-    per_box = box_iou(boxes.multi, gt_boxes, convention).max(axis=1)
-    group_multi = np.maximum.reduceat(per_box, boxes.multi_offsets[:-1])
-    group_single = box_iou(boxes.single, gt_boxes, convention).max(axis=1)
-    g = boxes.group_of_threshold
-    return BestIoU(multi=group_multi[g], single=group_single[g])
+    if convention not in BOX_CONVENTIONS:
+        raise ValueError(f"unknown box convention {convention!r}; choose from {BOX_CONVENTIONS}")
+    u8 = scoremap_to_uint8(scoremap)
+    return best_iou_per_cut(u8, threshold_cuts(u8, thresholds), gt_boxes, convention == "reference")

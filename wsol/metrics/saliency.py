@@ -40,6 +40,7 @@ import numpy as np
 from wsol.errors import ConfigError, DataError
 from wsol.metrics.fixations import fixation_pixels
 from wsol.metrics.imresize import imresize
+from wsol.metrics.jit import jit
 from wsol.metrics.maps import ArrayLike, as_map, as_numpy, min_max
 
 Convention = Literal["mit", "pysaliency"]
@@ -95,13 +96,64 @@ def _density_pysaliency(values: np.ndarray) -> np.ndarray:
 
 
 def _count_at_least(values: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-    """``out[j] = #{v in values: v >= thresholds[j]}``, **sorting ``values`` in place**.
+    """``out[j] = #{v in values: v >= thresholds[j]}``, in O(n + k) for n values, k thresholds.
 
-    One sort and a binary search per threshold: O((n + k) log n) for n values and k
-    thresholds, against O(n k) for a pass over the values per threshold.
+    The distinct thresholds are bucketed on a uniform grid over their range; a value is
+    compared only with the thresholds of its own cell (bucketing is monotone, so all
+    thresholds in lower cells are below it). Where thresholds crowd into a few cells
+    (strongly skewed values), one sort of the values is faster: O((n + k) log n).
+    Exact comparisons either way, against O(n k) for a pass per threshold.
     """
-    values.sort()  # in place: a sorted copy of a large fresh array costs twice as much
-    return len(values) - np.searchsorted(values, thresholds, side="left")
+    distinct, inverse = np.unique(thresholds, return_inverse=True)
+    counts = _grid_count_at_least(values, distinct)
+    if counts[0] < 0:  # crowded grid
+        counts = len(values) - np.searchsorted(np.sort(values), distinct, side="left")
+    return counts[inverse]
+
+
+_CELLS_PER_THRESHOLD = 64
+_MAX_CROWD = 4  # most distinct thresholds in one cell before sorting wins
+
+
+@jit
+def _grid_count_at_least(values: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """:func:`_count_at_least` for distinct ascending thresholds; ``[-1]`` if they crowd."""
+    k = thresholds.size
+    lo, hi = thresholds[0], thresholds[k - 1]
+    n_cells = _CELLS_PER_THRESHOLD * k
+    scale = n_cells / (hi - lo) if hi > lo else 0.0
+    if not np.isfinite(scale):  # range too small to divide by
+        scale = 0.0
+    top = n_cells - 1
+    first = np.zeros(n_cells + 1, np.int64)  # first[c]: thresholds in cells before c
+    for t in thresholds:
+        f = (t - lo) * scale
+        first[(top if f >= top else int(f)) + 1] += 1
+    if first.max() > _MAX_CROWD:
+        return np.full(1, -1, np.int64)
+    for c in range(n_cells):
+        first[c + 1] += first[c]
+    below = np.zeros(k + 1, np.int64)  # below[m]: values with exactly m thresholds <= them
+    for v in values:
+        if v < lo:
+            below[0] += 1
+            continue
+        f = (v - lo) * scale  # monotone in v, as the cells of the thresholds
+        cell = top if f >= top else int(f)
+        a, b = first[cell], first[cell + 1]
+        while a < b:
+            mid = (a + b) >> 1
+            if thresholds[mid] <= v:
+                a = mid + 1
+            else:
+                b = mid
+        below[a] += 1
+    out = np.empty(k, np.int64)
+    total = 0
+    for j in range(k, 0, -1):
+        total += below[j]
+        out[j - 1] = total
+    return out
 
 
 def _roc_area(fpr: np.ndarray, tpr: np.ndarray) -> np.ndarray:
@@ -198,7 +250,7 @@ def auc_judd(
 
 
 def _auc_judd_mit(values: np.ndarray, fixated: np.ndarray) -> float:
-    """MIT's ROC on min-max normalised ``values``, a scratch array that gets sorted."""
+    """MIT's ROC on min-max normalised ``values``."""
     n_pix, k = values.size, fixated.size
     thresholds = np.sort(values[fixated])[::-1]  # MIT sweeps them in descending order
     above = _count_at_least(values, thresholds)

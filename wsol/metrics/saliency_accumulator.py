@@ -10,6 +10,7 @@ import numpy as np
 from wsol.data.sample import Sample
 from wsol.errors import ConfigError, DataError, did_you_mean
 from wsol.metrics import METRICS
+from wsol.metrics.base import MetricAccumulator, check_batch
 from wsol.metrics.fixations import center_bias, fixation_map
 from wsol.metrics.imresize import imresize
 from wsol.metrics.maps import ArrayLike, as_map, min_max
@@ -32,7 +33,7 @@ SALIENCY_METRICS = (*_POINT_METRICS, *_MAP_METRICS, "info_gain")
 
 
 @METRICS.register("saliency")
-class SaliencyMetrics:
+class SaliencyMetrics(MetricAccumulator):
     """Per-image fixation metrics of :mod:`wsol.metrics.saliency`, averaged over images.
 
     For each image the raw map is resized once to the original image size ``(H, W)``
@@ -68,6 +69,9 @@ class SaliencyMetrics:
         fixation_sigma: blur (pixels) for Samples without a ``fixation_map``.
         center_bias_sigma: the baseline's sigma as a fraction of H and W.
         seed: seed of the random metrics.
+
+    State (see :class:`~wsol.metrics.base.MetricAccumulator`): one row per metric with
+    each image's value; the options above are config, so only equal setups merge.
     """
 
     requires = frozenset({"fixations"})
@@ -85,28 +89,39 @@ class SaliencyMetrics:
             if name not in SALIENCY_METRICS:
                 hint = did_you_mean(name, SALIENCY_METRICS) or f" (known: {', '.join(SALIENCY_METRICS)})"
                 raise ConfigError(f"metrics: unknown saliency metric {name!r}{hint}")
+        if not metrics or len(set(metrics)) != len(metrics):
+            raise ConfigError(f"metrics: need distinct saliency metrics, got {list(metrics)}")
         check_convention(convention)
+        super().__init__()
         self.metrics = tuple(metrics)
         self.convention = convention
         self.normalize = normalize
         self.fixation_sigma = fixation_sigma
         self.center_bias_sigma = center_bias_sigma
         self.seed = seed
-        self._rows: dict[str, np.ndarray] = {}
+        self._add_config("metrics", np.array(self.metrics, dtype=str))
+        self._add_config("convention", np.array(convention))
+        self._add_config("normalize", np.array(normalize))
+        self._add_config("fixation_sigma", np.array(-1.0 if fixation_sigma is None else fixation_sigma))
+        self._add_config("center_bias_sigma", np.array(center_bias_sigma))
+        self._add_config("seed", np.array(seed))
+        for name in self.metrics:
+            self._add_row(name, float)
 
     def update(
         self, maps: Sequence[ArrayLike], targets: Sequence[Sample], predictions: Sequence[int] | None = None
     ) -> None:
-        """Score a batch of ``(h, w)`` maps against their Samples."""
-        if len(maps) != len(targets):
-            raise DataError(f"saliency metrics: {len(maps)} maps for {len(targets)} samples")
+        """Score a batch of ``(h, w)`` maps against their Samples (``predictions`` unused)."""
+        check_batch(maps, targets, predictions)
+        scores = []
         for score_map, sample in zip(maps, targets, strict=True):
-            if sample.image_id in self._rows:
-                raise DataError(f"{sample.image_id}: image scored twice")
             try:
-                self._rows[sample.image_id] = self._score(score_map, sample)
+                scores.append(self._score(score_map, sample))
             except DataError as err:
                 raise DataError(f"{sample.image_id}: {err}") from None
+        columns = np.array(scores, dtype=np.float64).reshape(-1, len(self.metrics)).T
+        rows = dict(zip(self.metrics, columns, strict=True))
+        self._append_rows(image_id=[t.image_id for t in targets], **rows)
 
     def _score(self, score_map: ArrayLike, sample: Sample) -> np.ndarray:
         points = sample.fixations
@@ -139,32 +154,18 @@ class SaliencyMetrics:
             raise DataError(f"fixation map has shape {fmap.shape}, image is {shape}")
         return fmap
 
-    def state(self) -> dict[str, np.ndarray]:
-        """Per-image rows: ``image_ids`` (n,), ``values`` (n, len(metrics)), ``metrics``."""
-        return {
-            "image_ids": np.array(list(self._rows), dtype=str),
-            "values": np.array(list(self._rows.values()), dtype=np.float64).reshape(-1, len(self.metrics)),
-            "metrics": np.array(self.metrics, dtype=str),
-        }
-
-    def merge_state(self, state: dict[str, np.ndarray]) -> None:
-        """Add the rows of another accumulator's ``state()`` (e.g. another process)."""
-        if tuple(state["metrics"]) != self.metrics:
-            theirs = tuple(state["metrics"])
-            raise ConfigError(f"cannot merge saliency states over {theirs} into {self.metrics}")
-        for image_id, row in zip(state["image_ids"], state["values"], strict=True):
-            if str(image_id) in self._rows:
-                raise DataError(f"{image_id}: image scored twice (in two merged states)")
-            self._rows[str(image_id)] = np.asarray(row, dtype=np.float64)
-
     def per_image(self) -> dict[str, dict[str, float]]:
         """``{image_id: {metric: value}}`` for every image scored so far."""
-        return {i: dict(zip(self.metrics, map(float, row), strict=True)) for i, row in self._rows.items()}
+        values = self._values()
+        return {
+            str(i): dict(zip(self.metrics, map(float, row), strict=True))
+            for i, row in zip(self.rows("image_id"), values, strict=True)
+        }
 
     def compute(self) -> dict[str, float]:
         """Mean of each metric over the images where it is defined, ``<metric>_nan`` counts
         the images where it is not, and ``n_images``."""
-        values = self.state()["values"]
+        values = self._values()
         out: dict[str, float] = {"n_images": float(len(values))}
         for j, name in enumerate(self.metrics):
             column = values[:, j]
@@ -172,6 +173,10 @@ class SaliencyMetrics:
             out[name] = float(defined.mean()) if defined.size else float("nan")
             out[f"{name}_nan"] = float(column.size - defined.size)
         return out
+
+    def _values(self) -> np.ndarray:
+        """``(n_images, n_metrics)`` per-image values."""
+        return np.stack([self.rows(name) for name in self.metrics], axis=1).reshape(-1, len(self.metrics))
 
 
 def _image_shape(sample: Sample) -> tuple[int, int]:
