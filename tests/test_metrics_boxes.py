@@ -103,9 +103,9 @@ def _golden_accumulators(grid: str, **options) -> BoxAccuracy:
 def test_all_contour_only_accumulator_matches_the_reference(grid):
     expected = cases()["expected"]["box"][grid]
     out = _golden_accumulators(grid, modes=["multi"]).compute()
-    assert out["MaxBoxAccV2"] == expected["MaxBoxAccV2"]
-    assert [out[f"MaxBoxAccV2_IoU{d}"] for d in IOUS] == expected["multi_contour_acc_per_iou"]
-    assert "MaxBoxAcc" not in out and not any(key.startswith("curve_single") for key in out)
+    assert out["maxboxacc_v2"] == expected["MaxBoxAccV2"]
+    assert [out[f"maxboxacc_v2_iou{d}"] for d in IOUS] == expected["multi_contour_acc_per_iou"]
+    assert "maxboxacc" not in out and not any(key.startswith("curve_single") for key in out)
 
 
 @pytest.mark.parametrize("grid", GRIDS)
@@ -362,9 +362,9 @@ def test_all_contour_only_mode_gives_the_same_numbers():
     multi.update(maps, targets, predictions)
     out_both, out_multi = both.compute(), multi.compute()
     only_single = set(out_both) - set(out_multi)
-    assert set(out_multi) < set(out_both) and "MaxBoxAccV2" in out_multi
-    assert only_single == {k for k in out_both if "single" in k or k.startswith("MaxBoxAcc_")} | {
-        "MaxBoxAcc",
+    assert set(out_multi) < set(out_both) and "maxboxacc_v2" in out_multi
+    assert only_single == {k for k in out_both if "single" in k or k.startswith("maxboxacc_iou")} | {
+        "maxboxacc",
         "top1_loc",
     }
     _assert_same_results({k: out_both[k] for k in out_multi}, out_multi)
