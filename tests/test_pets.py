@@ -19,6 +19,7 @@ from wsol.errors import ConfigError, DataError
 from wsol.metrics import METRICS
 from wsol.metrics.peak_in_part import peak_hits
 from wsol.models.pretrained import timm_pretrained_kwargs
+from wsol.visualize import GT_COLOR, Overlay, denormalize, render
 
 REAL = Path(__file__).parent / "data" / "oxford_pets"
 ANN = Path("data/sample_annotations/coco/annotations/instances_sample.json")
@@ -190,3 +191,11 @@ def test_center_baseline_maps() -> None:
     assert metric.compute()["peak_in_part/object_rate"] == 100.0
     with pytest.raises(ConfigError, match="unknown baseline"):
         baseline_maps(model, "uniform")
+
+
+def test_overlay_of_a_permuted_image_view() -> None:
+    """Loader images reach the overlays as permuted (non-contiguous) views; boxes still draw."""
+    image = denormalize(torch.rand(1, 3, 160, 160, generator=torch.Generator().manual_seed(0)))[0]
+    assert not image.flags["C_CONTIGUOUS"]
+    out = render(Overlay(image, np.ones((3, 3)), gt_boxes=np.array([[1, 1, 5, 6]])))
+    assert out.shape == (160, 160, 3) and tuple(out[1, 3]) == GT_COLOR
