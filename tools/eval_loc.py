@@ -3,12 +3,14 @@
 From a checkpoint (maps from the model's head, or from a registered explainer)::
 
     python tools/eval_loc.py --checkpoint runs/NAME/checkpoints/best.pth [key=value ...]
-        [--explainer gradcam] [--overlays 16] [--out DIR]
+        [--explainer gradcam | --baseline center] [--overlays 16] [--out DIR]
 
 evaluates val and test with every metric the dataset has ground truth for, carries the
 threshold chosen on val to test, prints a table and writes ``metrics.json``,
 ``per_image.csv``, ``overlays.png`` (and ``overlays/``, one PNG per image) and
-``curves.png`` (default DIR: ``runs/NAME/eval``); with W&B on, the same as a run of job
+``curves.png`` (default DIR: ``runs/NAME/eval``, ``eval_<explainer>`` or
+``eval_<baseline>``); ``--baseline center`` scores a centred Gaussian map instead of the
+model's (the model still classifies); with W&B on, the same as a run of job
 type ``eval`` (see docs/comparing.md).
 
 From saved score maps, like wsolevaluation's ``evaluation.py``::
@@ -30,6 +32,7 @@ import numpy as np
 
 from wsol.cli import run_cli
 from wsol.engine.eval_run import evaluate_checkpoint, evaluate_scoremaps
+from wsol.engine.evaluator import BASELINES
 from wsol.errors import ConfigError
 
 
@@ -40,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("overrides", nargs="*", help="dot-list overrides of the checkpoint's config")
     parser.add_argument("--checkpoint", type=Path, help="a wsol checkpoint (best.pth or epoch_NNNN.pth)")
     parser.add_argument("--explainer", help="registered explainer instead of the head's maps (e.g. gradcam)")
+    parser.add_argument("--baseline", choices=BASELINES, help="baseline map instead (center: Gaussian)")
     parser.add_argument("--overlays", type=int, default=16, help="test images drawn in overlays.png")
     parser.add_argument("--scoremaps", type=Path, help="folder of saved <image_id>.npy score maps")
     parser.add_argument("--metadata", type=Path, help="wsolevaluation metadata folder (with <split>/)")
@@ -56,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         raise ConfigError("give exactly one of --checkpoint or --scoremaps (see --help)")
     if args.checkpoint is not None:
         evaluate_checkpoint(
-            args.checkpoint, args.overrides, args.out, args.explainer, args.overlays, progress
+            args.checkpoint, args.overrides, args.out, args.explainer, args.overlays, progress, args.baseline
         )
         return 0
     if args.metadata is None:

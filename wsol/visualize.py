@@ -49,7 +49,7 @@ def render(panel: Overlay, alpha: float = 0.5) -> np.ndarray:
     heat = prepare_scoremap(panel.heatmap, max(h, w)).scoremap
     heat = cv2.resize(heat.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
     colored = cv2.cvtColor(cv2.applyColorMap(np.uint8(heat * 255), cv2.COLORMAP_JET), cv2.COLOR_BGR2RGB)
-    out = np.uint8(np.clip((1 - alpha) * panel.image + alpha * colored, 0, 255))
+    out = np.ascontiguousarray(np.clip((1 - alpha) * panel.image + alpha * colored, 0, 255), np.uint8)
     for boxes, color in ((panel.gt_boxes, GT_COLOR), (panel.pred_boxes, PRED_COLOR)):
         for x0, y0, x1, y1 in np.asarray(boxes, dtype=np.int64).reshape(-1, 4):
             cv2.rectangle(out, (int(x0), int(y0)), (int(x1), int(y1)), color, 1)

@@ -25,8 +25,12 @@ def evaluate_checkpoint(
     explainer: str | None = None,
     num_overlays: int = 16,
     progress: bool = True,
+    baseline: str | None = None,
 ) -> dict[str, Any]:
     """Evaluate ``checkpoint`` on val and test; write metrics.json, per_image.csv and figures.
+
+    ``baseline`` (``center``) replaces the maps by a baseline map (the model still
+    classifies); outputs then go to ``eval_<baseline>`` by default.
 
     See :func:`wsol.engine.reporting.evaluate_and_report`; the results are also tracked
     as a W&B run of job type ``eval`` (offline unless configured otherwise).
@@ -42,10 +46,11 @@ def evaluate_checkpoint(
     model.load_state_dict(state["model"])
     model.to(device)
     spec = {"name": explainer} if explainer else cfg.eval.explainer
-    out_dir = out_dir or checkpoint.parent.parent / ("eval" if not explainer else f"eval_{explainer}")
+    source = baseline or explainer
+    out_dir = out_dir or checkpoint.parent.parent / (f"eval_{source}" if source else "eval")
     tracker = RunTracker(cfg, out_dir, job_type="eval", enabled=info.is_main)
     results = evaluate_and_report(
-        cfg, model, method, device, info, out_dir, tracker, spec, num_overlays, progress
+        cfg, model, method, device, info, out_dir, tracker, spec, num_overlays, progress, baseline
     )
     tracker.summary({k: v for k, v in results.items() if np.ndim(v) == 0})
     tracker.finish()

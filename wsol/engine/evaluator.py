@@ -11,8 +11,10 @@ from tqdm import tqdm
 
 from wsol.data.dataset import WSOLDataset
 from wsol.engine.trainer import autocast
+from wsol.errors import ConfigError
 from wsol.explainers import create_explainer
 from wsol.methods.base import Method
+from wsol.metrics.fixations import center_bias
 
 MapFn = Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]
 BatchCallback = Callable[[dict[str, Any], Tensor, Tensor], None]
@@ -46,6 +48,29 @@ def explainer_maps(model: nn.Module, spec: Mapping[str, Any]) -> MapFn:
         with torch.no_grad():
             logits = model(images).logits
         return logits.float(), explainer(images, labels).detach().float()
+
+    return compute
+
+
+BASELINES = ("center",)
+
+
+def baseline_maps(model: nn.Module, baseline: str, sigma_frac: float = 0.3) -> MapFn:
+    """``(images, labels) -> (logits, maps)``: the model's logits with a map that ignores the image.
+
+    ``center``: the centred Gaussian :func:`wsol.metrics.fixations.center_bias` (peak 1,
+    standard deviation ``sigma_frac`` of each side) at the input's resolution, the same
+    for every image; it tells how much of a score a map gets from photographers'
+    centre bias alone.
+    """
+    if baseline not in BASELINES:
+        raise ConfigError(f"unknown baseline {baseline!r}; choose from {BASELINES}")
+
+    def compute(images: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
+        with torch.no_grad():
+            logits = model(images).logits.float()
+        gaussian = torch.as_tensor(center_bias(tuple(images.shape[-2:]), sigma_frac), dtype=torch.float32)
+        return logits, gaussian.to(images.device).expand(images.shape[0], -1, -1)
 
     return compute
 

@@ -17,7 +17,7 @@ from torch import nn
 
 from wsol.config import RunConfig
 from wsol.engine.builders import build_dataset, build_loader, build_metrics
-from wsol.engine.evaluator import BatchCallback, evaluate, explainer_maps, method_maps
+from wsol.engine.evaluator import BatchCallback, baseline_maps, evaluate, explainer_maps, method_maps
 from wsol.methods.base import Method
 from wsol.metrics.box_accuracy import BoxAccuracy
 from wsol.utils.distributed import DistInfo
@@ -43,14 +43,19 @@ def evaluate_split(
     explainer: Mapping[str, Any] | None = None,
     progress: bool = True,
     on_batch: Sequence[BatchCallback] = (),
+    baseline: str | None = None,
 ) -> SplitResult:
-    """Every applicable metric on ``split``, maps from the head or from ``explainer``."""
+    """Every applicable metric on ``split``, maps from the head, ``explainer`` or ``baseline``
+    (see :func:`wsol.engine.evaluator.baseline_maps`)."""
     dataset = build_dataset(cfg, split, train=False)
     metrics = build_metrics(cfg, dataset.ground_truth)
     model.eval()
-    map_fn = (
-        explainer_maps(model, explainer) if explainer else method_maps(model, method, cfg.train.amp, device)
-    )
+    if baseline:
+        map_fn = baseline_maps(model, baseline)
+    elif explainer:
+        map_fn = explainer_maps(model, explainer)
+    else:
+        map_fn = method_maps(model, method, cfg.train.amp, device)
     loader = build_loader(dataset, cfg, False, info)
     results = evaluate(
         map_fn, loader, dataset, metrics, device, desc=split, progress=progress, on_batch=on_batch

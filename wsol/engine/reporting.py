@@ -57,17 +57,31 @@ def evaluate_and_report(
     explainer: Mapping[str, Any] | None = None,
     num_overlays: int | None = None,
     progress: bool = True,
+    baseline: str | None = None,
 ) -> dict[str, Any]:
     """Evaluate val and test, carry val's threshold to test, write the outputs (rank 0).
 
-    ``num_overlays`` test images (default ``cfg.eval.num_overlays``) are drawn. Returns
+    Maps come from the head, ``explainer`` or ``baseline`` (see
+    :func:`wsol.engine.localization.evaluate_split`). ``num_overlays`` test images
+    (default ``cfg.eval.num_overlays``) are drawn. Returns
     the flat ``{"val/<key>": ..., "test/<key>": ...}`` results, curves included.
     """
-    val = evaluate_split(cfg, model, method, cfg.data.val_split, device, info, explainer, progress)
+    val = evaluate_split(
+        cfg, model, method, cfg.data.val_split, device, info, explainer, progress, baseline=baseline
+    )
     predictions = PredictionLog()
     panels = PanelCollector(cfg.eval.num_overlays if num_overlays is None else num_overlays)
     test = evaluate_split(
-        cfg, model, method, cfg.data.test_split, device, info, explainer, progress, (predictions, panels)
+        cfg,
+        model,
+        method,
+        cfg.data.test_split,
+        device,
+        info,
+        explainer,
+        progress,
+        (predictions, panels),
+        baseline,
     )
     test.results.update(carry_threshold(val, test))
     results = flat_results(val=val, test=test)

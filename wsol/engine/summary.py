@@ -17,6 +17,7 @@ HEADLINE = (
     ("piou", "pIoU (%)"),
     ("auc_judd", "AUC-Judd"),
     ("nss", "NSS"),
+    ("peak_in_part/part_rate", "peak in part (%)"),
 )
 DIAGNOSTIC_PREFIX = "partial/"
 

@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+import cv2
 import numpy as np
 
 from wsol.data.sample import Sample
@@ -122,3 +123,15 @@ def threshold_grid(cam_curve_interval: float, resolution: int, input_maps: str) 
         return cam_thresholds(cam_curve_interval)
     except ValueError as e:
         raise ConfigError(str(e)) from None
+
+
+def map_at_image_size(raw: Any, size: tuple[int, int]) -> np.ndarray:
+    """``raw`` (numpy or torch, ``(h, w)``) as float64 resized bilinearly to ``size`` (W, H)."""
+    if hasattr(raw, "detach"):
+        raw = raw.detach().cpu().numpy()
+    heatmap = np.asarray(raw, dtype=np.float64)
+    if heatmap.ndim != 2:
+        raise ValueError(f"expected an (h, w) map, got shape {heatmap.shape}")
+    if (heatmap.shape[1], heatmap.shape[0]) != tuple(size):
+        heatmap = cv2.resize(heatmap, tuple(size), interpolation=cv2.INTER_LINEAR)
+    return heatmap

@@ -22,13 +22,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-import cv2
 import numpy as np
 
 from wsol.data.sample import Sample
 from wsol.errors import DataError
 from wsol.metrics import METRICS
-from wsol.metrics.base import MetricAccumulator, check_batch
+from wsol.metrics.base import MetricAccumulator, check_batch, map_at_image_size
 
 _FIELDS = ("cue_share", "object_share", "cue_area_ratio")
 
@@ -91,7 +90,7 @@ class PartialHighlighting(MetricAccumulator):
         check_batch(maps, targets, predictions)
         shares = []
         for raw, target in zip(maps, targets, strict=True):
-            heatmap = _to_image_size(raw, target.size)
+            heatmap = map_at_image_size(raw, target.size)
             if np.isnan(heatmap).any():
                 raise DataError(f"{target.image_id}: heatmap has NaN values")
             cue, obj = target.part_masks.get(self.part), target.mask
@@ -121,14 +120,3 @@ class PartialHighlighting(MetricAccumulator):
         }
         return {f"partial/{k}": v for k, v in out.items()}
 
-
-def _to_image_size(raw: Any, size: tuple[int, int]) -> np.ndarray:
-    """``raw`` (numpy or torch, ``(h, w)``) as float64 resized bilinearly to ``size`` (W, H)."""
-    if hasattr(raw, "detach"):
-        raw = raw.detach().cpu().numpy()
-    heatmap = np.asarray(raw, dtype=np.float64)
-    if heatmap.ndim != 2:
-        raise ValueError(f"expected an (h, w) map, got shape {heatmap.shape}")
-    if (heatmap.shape[1], heatmap.shape[0]) != tuple(size):
-        heatmap = cv2.resize(heatmap, tuple(size), interpolation=cv2.INTER_LINEAR)
-    return heatmap
