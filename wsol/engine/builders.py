@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, DistributedSampler
+from torch.utils.data import DataLoader, DistributedSampler, Sampler
 
 from wsol.config import RunConfig
 from wsol.data.collate import collate_samples, seed_worker
@@ -17,7 +17,7 @@ from wsol.data.datasets import create_dataset
 from wsol.data.transforms import TRANSFORMS
 from wsol.errors import ConfigError
 from wsol.metrics import METRICS
-from wsol.utils.distributed import DistInfo
+from wsol.utils.distributed import DistInfo, ShardSampler
 
 
 def build_dataset(cfg: RunConfig, split: str, train: bool) -> WSOLDataset:
@@ -35,10 +35,19 @@ def build_loader(
     info: DistInfo,
     generator: torch.Generator | None = None,
 ) -> DataLoader:
-    """Loader that shuffles (training) with ``generator`` and shards across ranks."""
-    sampler = None
+    """Loader that shuffles (training) with ``generator`` and shards across ranks.
+
+    Training shards with :class:`DistributedSampler` (padded to equal lengths, as DDP
+    needs); evaluation with :class:`ShardSampler` (every image once, see
+    :func:`wsol.engine.evaluator.evaluate`). Memory is pinned when a GPU is present.
+    """
+    sampler: Sampler[int] | None = None
     if info.enabled:
-        sampler = DistributedSampler(dataset, info.world_size, info.rank, shuffle=train, seed=cfg.seed)
+        sampler = (
+            DistributedSampler(dataset, info.world_size, info.rank, shuffle=True, seed=cfg.seed)
+            if train
+            else ShardSampler(dataset, info.world_size, info.rank)
+        )
     return DataLoader(
         dataset,
         batch_size=cfg.data.batch_size if train else cfg.data.eval_batch_size,

@@ -15,7 +15,7 @@ from wsol.engine.summary import format_summary
 from wsol.engine.tracking import RunTracker
 from wsol.methods import METHODS
 from wsol.models import build_model
-from wsol.utils.distributed import dist_info, select_device
+from wsol.utils.distributed import dist_info, init_distributed, select_device
 
 
 def evaluate_checkpoint(
@@ -29,11 +29,13 @@ def evaluate_checkpoint(
     """Evaluate ``checkpoint`` on val and test; write metrics.json, per_image.csv and figures.
 
     See :func:`wsol.engine.reporting.evaluate_and_report`; the results are also tracked
-    as a W&B run of job type ``eval`` (offline unless configured otherwise).
+    as a W&B run of job type ``eval`` (offline unless configured otherwise). Under
+    torchrun each rank evaluates a shard and all ranks return the merged numbers.
     """
     state = load_checkpoint(checkpoint)
     cfg = load_config(None, overrides, base=state["config"])
     info = dist_info()
+    init_distributed(info)
     device = select_device(cfg.device, info)
     backbone = dataclasses.replace(cfg.model.backbone, pretrained="false")  # weights come from the checkpoint
     model = build_model(dataclasses.replace(cfg.model, backbone=backbone), state["num_classes"])

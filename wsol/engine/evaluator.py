@@ -13,6 +13,7 @@ from wsol.data.dataset import WSOLDataset
 from wsol.engine.trainer import autocast
 from wsol.explainers import create_explainer
 from wsol.methods.base import Method
+from wsol.utils.distributed import gather_objects
 
 MapFn = Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]
 BatchCallback = Callable[[dict[str, Any], Tensor, Tensor], None]
@@ -67,6 +68,11 @@ def evaluate(
     Each ``on_batch`` callback sees ``(batch, predictions, maps)`` (e.g. to save overlays).
     Returns ``{"top1": ..., "num_images": ..., **metric results}`` (accuracies in %; metric
     result keys are lowercase snake case, e.g. ``maxboxacc_v2``, ``pxap``).
+
+    In a distributed job each rank streams its shard (``loader`` must visit every image
+    once over all ranks, e.g. :class:`~wsol.utils.distributed.ShardSampler`); the counts
+    and accumulator states are then gathered and merged in rank order on every rank, so
+    every rank returns the numbers of a single-process pass.
     """
     correct, seen = 0, 0
     for batch in tqdm(loader, desc=desc, leave=False, disable=not progress, dynamic_ncols=True):
@@ -83,7 +89,20 @@ def evaluate(
                 metric.update(list(maps_cpu), targets, predictions=preds_cpu.tolist())
         for callback in on_batch:
             callback(batch, preds_cpu, maps_cpu)
+    correct, seen = merge_ranks(correct, seen, metrics)
     results: dict[str, Any] = {"top1": 100.0 * correct / max(seen, 1), "num_images": seen}
     for metric in metrics:
         results.update(metric.compute())
     return results
+
+
+def merge_ranks(correct: int, seen: int, metrics: Sequence[Any]) -> tuple[int, int]:
+    """Sum the top-1 counts of all ranks and merge their accumulators into ``metrics``."""
+    gathered = gather_objects((correct, seen, [metric.state() for metric in metrics]))
+    if len(gathered) == 1:
+        return correct, seen
+    for n, metric in enumerate(metrics):
+        metric.reset()
+        for _, _, states in gathered:
+            metric.merge_state(states[n])
+    return sum(g[0] for g in gathered), sum(g[1] for g in gathered)

@@ -30,7 +30,7 @@ from wsol.engine.tracking import RunTracker
 from wsol.engine.wandb_media import log_evaluation
 from wsol.methods.base import Method
 from wsol.report import eval_files
-from wsol.utils.distributed import DistInfo
+from wsol.utils.distributed import DistInfo, gather_objects
 
 
 class PredictionLog:
@@ -60,6 +60,9 @@ def evaluate_and_report(
 ) -> dict[str, Any]:
     """Evaluate val and test, carry val's threshold to test, write the outputs (rank 0).
 
+    Distributed, every rank evaluates its shard; the numbers and per-image predictions
+    are gathered, the overlays are rank 0's first images (the split's first images).
+
     ``num_overlays`` test images (default ``cfg.eval.num_overlays``) are drawn. Returns
     the flat ``{"val/<key>": ..., "test/<key>": ...}`` results, curves included.
     """
@@ -69,6 +72,7 @@ def evaluate_and_report(
     test = evaluate_split(
         cfg, model, method, cfg.data.test_split, device, info, explainer, progress, (predictions, panels)
     )
+    predictions.rows = {k: v for rows in gather_objects(predictions.rows) for k, v in rows.items()}
     test.results.update(carry_threshold(val, test))
     results = flat_results(val=val, test=test)
     if info.is_main:

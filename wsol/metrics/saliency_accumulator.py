@@ -157,6 +157,10 @@ class SaliencyMetrics:
                 raise DataError(f"{image_id}: image scored twice (in two merged states)")
             self._rows[str(image_id)] = np.asarray(row, dtype=np.float64)
 
+    def reset(self) -> None:
+        """Forget every image scored or merged."""
+        self._rows = {}
+
     def per_image(self) -> dict[str, dict[str, float]]:
         """``{image_id: {metric: value}}`` for every image scored so far."""
         return {i: dict(zip(self.metrics, map(float, row), strict=True)) for i, row in self._rows.items()}
