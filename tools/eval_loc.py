@@ -31,6 +31,7 @@ import numpy as np
 from wsol.cli import run_cli
 from wsol.engine.eval_run import evaluate_checkpoint, evaluate_scoremaps
 from wsol.errors import ConfigError
+from wsol.utils.atomic import atomic_write_text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{key:<32} {scalars[key]}")
     out = args.out or Path("metrics.json")
     plain = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in results.items()}
-    out.write_text(json.dumps(plain, indent=1, default=float))
+    atomic_write_text(out, json.dumps(plain, indent=1, default=float))
     return 0
 
 

@@ -14,6 +14,7 @@ and, when the run tracks to W&B, the same pictures as W&B media
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -30,6 +31,7 @@ from wsol.engine.tracking import RunTracker
 from wsol.engine.wandb_media import log_evaluation
 from wsol.methods.base import Method
 from wsol.report import eval_files
+from wsol.utils.atomic import atomic_write_text
 from wsol.utils.distributed import DistInfo, gather_objects
 
 
@@ -110,13 +112,15 @@ def per_image_rows(
 def write_outputs(
     name: str, results: Mapping[str, Any], rows: Mapping[str, Mapping[str, Any]], out_dir: Path
 ) -> None:
-    """``metrics.json`` (numbers and curves) and ``per_image.csv`` in ``out_dir``."""
+    """``metrics.json`` (numbers and curves) and ``per_image.csv`` in ``out_dir``, each written atomically."""
     out_dir.mkdir(parents=True, exist_ok=True)
     plain = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in results.items()}
-    (out_dir / eval_files.METRICS).write_text(json.dumps({"run": name, **plain}, indent=1, default=float))
+    metrics = json.dumps({"run": name, **plain}, indent=1, default=float)
+    atomic_write_text(out_dir / eval_files.METRICS, metrics)
     columns = sorted({c for row in rows.values() for c in row})
-    with open(out_dir / eval_files.PER_IMAGE, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["image_id", *columns])
-        for image_id, row in rows.items():
-            writer.writerow([image_id, *(row.get(c, "") for c in columns)])
+    table = io.StringIO()
+    writer = csv.writer(table)
+    writer.writerow(["image_id", *columns])
+    for image_id, row in rows.items():
+        writer.writerow([image_id, *(row.get(c, "") for c in columns)])
+    atomic_write_text(out_dir / eval_files.PER_IMAGE, table.getvalue())

@@ -1,0 +1,77 @@
+"""Faults: truncated checkpoints are detected and skipped; file writes are atomic."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import pytest
+import torch
+
+from tests.test_train_e2e import tiny_overrides, train_cli
+from wsol.engine.checkpoint import load_checkpoint, load_latest, save_epoch_checkpoint
+from wsol.errors import CheckpointError
+from wsol.utils.atomic import atomic_write_text
+
+
+def truncate(path, fraction: float = 0.5) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * fraction)])
+
+
+def state(epoch: int) -> dict:
+    return {"model": {"w": torch.full((64, 64), float(epoch))}, "epoch": epoch}
+
+
+def test_truncated_newest_checkpoint_falls_back_with_a_warning(tmp_path, caplog):
+    for epoch in range(3):
+        save_epoch_checkpoint(state(epoch), tmp_path, epoch)
+    newest = tmp_path / "epoch_0002.pth"
+    truncate(newest)
+    with pytest.raises(CheckpointError, match=r"epoch_0002\.pth is unreadable"):
+        load_checkpoint(newest)
+    with caplog.at_level(logging.WARNING, logger="wsol.engine.checkpoint"):
+        loaded = load_latest(tmp_path)
+    assert loaded["epoch"] == 1 and torch.equal(loaded["model"]["w"], state(1)["model"]["w"])
+    assert "epoch_0002.pth is unreadable (truncated or corrupt)" in caplog.text
+
+
+def test_no_readable_checkpoint_is_a_one_line_error(tmp_path):
+    for epoch in range(2):
+        save_epoch_checkpoint(state(epoch), tmp_path, epoch)
+        truncate(tmp_path / f"epoch_{epoch:04d}.pth", 0.3)
+    with pytest.raises(CheckpointError, match="no readable checkpoint in"):
+        load_latest(tmp_path)
+
+
+def test_atomic_write_keeps_the_old_file_when_interrupted(tmp_path, monkeypatch):
+    path = tmp_path / "metrics.json"
+    atomic_write_text(path, '{"old": 1}')
+
+    def crash(_fd: int) -> None:
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(os, "fsync", crash)
+    with pytest.raises(OSError, match="disk gone"):
+        atomic_write_text(path, '{"new": 2}')
+    assert path.read_text() == '{"old": 1}'
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+def test_resume_skips_a_truncated_epoch_checkpoint(tmp_path):
+    data_root = tmp_path / "data"
+    args = tiny_overrides(tmp_path, "trunc", data_root)
+    proc = train_cli(args)
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err
+    ckpts = tmp_path / "runs" / "trunc" / "checkpoints"
+    original = torch.load(ckpts / "epoch_0001.pth", weights_only=False)["model"]
+    truncate(ckpts / "epoch_0001.pth")
+
+    resumed = train_cli([*args, "--resume"])
+    _, err = resumed.communicate(timeout=600)
+    assert resumed.returncode == 0, err
+    assert "epoch_0001.pth is unreadable (truncated or corrupt)" in err
+    assert "resumed from epoch 0" in err
+    again = torch.load(ckpts / "epoch_0001.pth", weights_only=False)["model"]
+    assert all(torch.equal(original[k], again[k]) for k in original)
