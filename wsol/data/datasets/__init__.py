@@ -15,14 +15,19 @@ Add a format by writing one module in this package with a ``@DATASETS.register(.
 decorated class or function; it is imported automatically.
 """
 
+from wsol.errors import DataError
 from wsol.registry import Registry
 
 DATASETS = Registry("dataset", __name__)
 
 
 def create_dataset(spec, split: str, **context):
-    """Build the dataset ``spec`` (``{"name": ..., **options}``) for ``split``."""
-    return DATASETS.build(spec, key="data.dataset", split=split, **context)
+    """Build the dataset ``spec`` (``{"name": ..., **options}``) for ``split``; an empty split is an error."""
+    dataset = DATASETS.build(spec, key="data.dataset", split=split, **context)
+    if len(dataset) == 0:
+        name = spec.get("name", spec) if isinstance(spec, dict) else spec
+        raise DataError(f"dataset {name!r}: split {split!r} has no images")
+    return dataset
 
 
 def list_datasets(pattern: str = "*") -> list[str]:
