@@ -1,16 +1,21 @@
-"""Faults: truncated checkpoints are detected and skipped; file writes are atomic."""
+"""Faults: truncated checkpoints are skipped, file writes are atomic, evaluations resume from a cache."""
 
 from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
-from tests.test_train_e2e import tiny_overrides, train_cli
-from wsol.engine.checkpoint import load_checkpoint, load_latest, save_epoch_checkpoint
-from wsol.errors import CheckpointError
+from tests.test_train_e2e import CAM, tiny_overrides, train_cli
+from wsol.config import load_config, to_dict
+from wsol.engine.checkpoint import atomic_torch_save, load_checkpoint, load_latest, save_epoch_checkpoint
+from wsol.engine.eval_run import evaluate_checkpoint
+from wsol.errors import CheckpointError, ConfigError
+from wsol.models import build_model
 from wsol.utils.atomic import atomic_write_text
 
 
@@ -75,3 +80,45 @@ def test_resume_skips_a_truncated_epoch_checkpoint(tmp_path):
     assert "resumed from epoch 0" in err
     again = torch.load(ckpts / "epoch_0001.pth", weights_only=False)["model"]
     assert all(torch.equal(original[k], again[k]) for k in original)
+
+
+def write_untrained_checkpoint(tmp_path) -> Path:
+    cfg = load_config(CAM, [*tiny_overrides(tmp_path, "cached", tmp_path / "data"), "data.eval_batch_size=5"])
+    model = build_model(cfg.model, 3)
+    path = tmp_path / "runs" / "cached" / "checkpoints" / "best.pth"
+    atomic_torch_save({"model": model.state_dict(), "config": to_dict(cfg), "num_classes": 3}, path)
+    return path
+
+
+def test_evaluation_resumed_from_its_cache_equals_an_uninterrupted_one(tmp_path):
+    checkpoint = write_untrained_checkpoint(tmp_path)
+    plain = evaluate_checkpoint(checkpoint, [], tmp_path / "plain", num_overlays=0, progress=False)
+    cache = tmp_path / "cache"
+    evaluate_checkpoint(checkpoint, [], tmp_path / "first", num_overlays=0, progress=False, cache=cache)
+    entries = sorted(cache.rglob("batch_*.pt"))
+    assert len(entries) == 8  # 16 val + 16 test images in batches of 5
+    killed = [p for p in entries if p.name >= "batch_000002.pt"]  # as if killed after two batches
+    for path in killed:
+        path.unlink()
+    kept = {p: p.stat().st_mtime_ns for p in entries if p not in killed}
+    resumed = evaluate_checkpoint(
+        checkpoint, [], tmp_path / "resumed", num_overlays=0, progress=False, cache=cache
+    )
+    assert all(p.stat().st_mtime_ns == t for p, t in kept.items())  # restored, not recomputed
+    assert all(p.exists() for p in killed)
+    assert plain.keys() == resumed.keys()
+    for key, value in plain.items():
+        assert np.array_equal(value, resumed[key], equal_nan=True), key
+    assert (tmp_path / "plain" / "per_image.csv").read_text() == (
+        tmp_path / "resumed" / "per_image.csv"
+    ).read_text()
+
+
+def test_evaluation_cache_refuses_another_evaluation(tmp_path):
+    checkpoint = write_untrained_checkpoint(tmp_path)
+    cache = tmp_path / "cache"
+    evaluate_checkpoint(checkpoint, [], tmp_path / "a", num_overlays=0, progress=False, cache=cache)
+    with pytest.raises(ConfigError, match="holds a different evaluation"):
+        evaluate_checkpoint(
+            checkpoint, ["eval.cam_curve_interval=0.05"], tmp_path / "b", progress=False, cache=cache
+        )

@@ -3,13 +3,15 @@
 From a checkpoint (maps from the model's head, or from a registered explainer)::
 
     python tools/eval_loc.py --checkpoint runs/NAME/checkpoints/best.pth [key=value ...]
-        [--explainer gradcam] [--overlays 16] [--out DIR]
+        [--explainer gradcam] [--overlays 16] [--out DIR] [--cache CACHE_DIR]
 
 evaluates val and test with every metric the dataset has ground truth for, carries the
 threshold chosen on val to test, prints a table and writes ``metrics.json``,
 ``per_image.csv``, ``overlays.png`` (and ``overlays/``, one PNG per image) and
 ``curves.png`` (default DIR: ``runs/NAME/eval``); with W&B on, the same as a run of job
-type ``eval`` (see docs/comparing.md).
+type ``eval`` (see docs/comparing.md). With ``--cache`` each batch's contribution is kept
+in CACHE_DIR; rerunning the same command after a kill continues where it stopped and
+gives the same numbers. Under ``torchrun`` every rank evaluates a shard (docs/distributed.md).
 
 From saved score maps, like wsolevaluation's ``evaluation.py``::
 
@@ -42,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", type=Path, help="a wsol checkpoint (best.pth or epoch_NNNN.pth)")
     parser.add_argument("--explainer", help="registered explainer instead of the head's maps (e.g. gradcam)")
     parser.add_argument("--overlays", type=int, default=16, help="test images drawn in overlays.png")
+    parser.add_argument("--cache", type=Path, help="folder caching per-batch results, to resume a killed run")
     parser.add_argument("--scoremaps", type=Path, help="folder of saved <image_id>.npy score maps")
     parser.add_argument("--metadata", type=Path, help="wsolevaluation metadata folder (with <split>/)")
     parser.add_argument("--split", default="test")
@@ -57,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         raise ConfigError("give exactly one of --checkpoint or --scoremaps (see --help)")
     if args.checkpoint is not None:
         evaluate_checkpoint(
-            args.checkpoint, args.overrides, args.out, args.explainer, args.overlays, progress
+            args.checkpoint, args.overrides, args.out, args.explainer, args.overlays, progress, args.cache
         )
         return 0
     if args.metadata is None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from wsol.config import load_config
+from wsol.config import load_config, to_dict
 from wsol.engine.checkpoint import load_checkpoint
 from wsol.engine.reporting import evaluate_and_report
 from wsol.engine.summary import format_summary
@@ -25,12 +25,15 @@ def evaluate_checkpoint(
     explainer: str | None = None,
     num_overlays: int = 16,
     progress: bool = True,
+    cache: Path | None = None,
 ) -> dict[str, Any]:
     """Evaluate ``checkpoint`` on val and test; write metrics.json, per_image.csv and figures.
 
     See :func:`wsol.engine.reporting.evaluate_and_report`; the results are also tracked
     as a W&B run of job type ``eval`` (offline unless configured otherwise). Under
-    torchrun each rank evaluates a shard and all ranks return the merged numbers.
+    torchrun each rank evaluates a shard and all ranks return the merged numbers. With
+    ``cache`` (a folder) every batch's contribution is kept there, so an evaluation that
+    was killed continues where it stopped (:mod:`wsol.engine.eval_cache`).
     """
     state = load_checkpoint(checkpoint)
     cfg = load_config(None, overrides, base=state["config"])
@@ -46,14 +49,31 @@ def evaluate_checkpoint(
     spec = {"name": explainer} if explainer else cfg.eval.explainer
     out_dir = out_dir or checkpoint.parent.parent / ("eval" if not explainer else f"eval_{explainer}")
     tracker = RunTracker(cfg, out_dir, job_type="eval", enabled=info.is_main)
+    fingerprint = {"checkpoint": _file_identity(checkpoint), "config": to_dict(cfg), "explainer": spec}
     results = evaluate_and_report(
-        cfg, model, method, device, info, out_dir, tracker, spec, num_overlays, progress
+        cfg,
+        model,
+        method,
+        device,
+        info,
+        out_dir,
+        tracker,
+        spec,
+        num_overlays,
+        progress,
+        (cache, fingerprint) if cache is not None else None,
     )
     tracker.summary({k: v for k, v in results.items() if np.ndim(v) == 0})
     tracker.finish()
     if info.is_main:
         print(format_summary(cfg, results), flush=True)
     return results
+
+
+def _file_identity(path: Path) -> str:
+    """Path, size and modification time: changes when the checkpoint is rewritten."""
+    stat = path.stat()
+    return f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def scoremap_path(root: Path, image_id: str) -> Path:

@@ -68,9 +68,9 @@ class PanelCollector:
         self.limit = limit
         self.panels: list[Panel] = []
 
-    def __call__(self, batch: dict[str, Any], predictions: Tensor, maps: Tensor) -> None:
+    def __call__(self, batch: dict[str, Any], predictions: Tensor, maps: Tensor | None) -> None:
         room = self.limit - len(self.panels)
-        if room <= 0:
+        if room <= 0 or maps is None:  # no maps: a batch restored from the evaluation cache
             return
         images = denormalize(batch["image"][:room])
         masks = batch.get("mask") or [None] * len(images)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -17,12 +18,14 @@ from torch import nn
 
 from wsol.config import RunConfig
 from wsol.engine.builders import build_dataset, build_loader, build_metrics
+from wsol.engine.eval_cache import EvalCache
 from wsol.engine.evaluator import BatchCallback, evaluate, explainer_maps, method_maps
 from wsol.methods.base import Method
 from wsol.metrics.box_accuracy import BoxAccuracy
 from wsol.utils.distributed import DistInfo
 
 CARRY_IOU = 50
+CacheSpec = tuple[Path, dict[str, Any]]  # evaluation cache folder and fingerprint
 
 
 @dataclass
@@ -43,8 +46,12 @@ def evaluate_split(
     explainer: Mapping[str, Any] | None = None,
     progress: bool = True,
     on_batch: Sequence[BatchCallback] = (),
+    cache: CacheSpec | None = None,
 ) -> SplitResult:
-    """Every applicable metric on ``split``, maps from the head or from ``explainer``."""
+    """Every applicable metric on ``split``, maps from the head or from ``explainer``.
+
+    ``cache`` is ``(folder, fingerprint)`` of an :class:`~wsol.engine.eval_cache.EvalCache`.
+    """
     dataset = build_dataset(cfg, split, train=False)
     metrics = build_metrics(cfg, dataset.ground_truth)
     model.eval()
@@ -53,7 +60,15 @@ def evaluate_split(
     )
     loader = build_loader(dataset, cfg, False, info)
     results = evaluate(
-        map_fn, loader, dataset, metrics, device, desc=split, progress=progress, on_batch=on_batch
+        map_fn,
+        loader,
+        dataset,
+        metrics,
+        device,
+        desc=split,
+        progress=progress,
+        on_batch=on_batch,
+        cache=EvalCache(cache[0], split, info, cache[1]) if cache is not None else None,
     )
     return SplitResult(split, results, metrics, list(dataset.class_names))
 

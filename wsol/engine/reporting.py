@@ -26,7 +26,7 @@ from torch import Tensor, nn
 
 from wsol.config import RunConfig
 from wsol.engine.figures import EvalReport, PanelCollector, display_threshold, save_figures
-from wsol.engine.localization import carry_threshold, evaluate_split, flat_results
+from wsol.engine.localization import CacheSpec, carry_threshold, evaluate_split, flat_results
 from wsol.engine.tracking import RunTracker
 from wsol.engine.wandb_media import log_evaluation
 from wsol.methods.base import Method
@@ -41,7 +41,7 @@ class PredictionLog:
     def __init__(self) -> None:
         self.rows: dict[str, dict[str, Any]] = {}
 
-    def __call__(self, batch: dict[str, Any], predictions: Tensor, maps: Tensor) -> None:
+    def __call__(self, batch: dict[str, Any], predictions: Tensor, maps: Tensor | None) -> None:
         for image_id, label, pred in zip(
             batch["image_id"], batch["label"].tolist(), predictions.tolist(), strict=True
         ):
@@ -59,6 +59,7 @@ def evaluate_and_report(
     explainer: Mapping[str, Any] | None = None,
     num_overlays: int | None = None,
     progress: bool = True,
+    cache: CacheSpec | None = None,
 ) -> dict[str, Any]:
     """Evaluate val and test, carry val's threshold to test, write the outputs (rank 0).
 
@@ -66,13 +67,26 @@ def evaluate_and_report(
     are gathered, the overlays are rank 0's first images (the split's first images).
 
     ``num_overlays`` test images (default ``cfg.eval.num_overlays``) are drawn. Returns
-    the flat ``{"val/<key>": ..., "test/<key>": ...}`` results, curves included.
+    the flat ``{"val/<key>": ..., "test/<key>": ...}`` results, curves included. With
+    ``cache`` (folder, fingerprint) batches are cached and restored (see
+    :mod:`wsol.engine.eval_cache`; overlays are drawn only from batches computed now).
     """
-    val = evaluate_split(cfg, model, method, cfg.data.val_split, device, info, explainer, progress)
+    val = evaluate_split(
+        cfg, model, method, cfg.data.val_split, device, info, explainer, progress, cache=cache
+    )
     predictions = PredictionLog()
     panels = PanelCollector(cfg.eval.num_overlays if num_overlays is None else num_overlays)
     test = evaluate_split(
-        cfg, model, method, cfg.data.test_split, device, info, explainer, progress, (predictions, panels)
+        cfg,
+        model,
+        method,
+        cfg.data.test_split,
+        device,
+        info,
+        explainer,
+        progress,
+        (predictions, panels),
+        cache,
     )
     predictions.rows = {k: v for rows in gather_objects(predictions.rows) for k, v in rows.items()}
     test.results.update(carry_threshold(val, test))
