@@ -83,7 +83,8 @@ def test_resume_skips_a_truncated_epoch_checkpoint(tmp_path):
 
 
 def write_untrained_checkpoint(tmp_path) -> Path:
-    cfg = load_config(CAM, [*tiny_overrides(tmp_path, "cached", tmp_path / "data"), "data.eval_batch_size=5"])
+    small = ["data.dataset.num_val=6", "data.dataset.num_test=6", "data.eval_batch_size=4"]
+    cfg = load_config(CAM, [*tiny_overrides(tmp_path, "cached", tmp_path / "data"), *small])
     model = build_model(cfg.model, 3)
     path = tmp_path / "runs" / "cached" / "checkpoints" / "best.pth"
     atomic_torch_save({"model": model.state_dict(), "config": to_dict(cfg), "num_classes": 3}, path)
@@ -92,33 +93,25 @@ def write_untrained_checkpoint(tmp_path) -> Path:
 
 def test_evaluation_resumed_from_its_cache_equals_an_uninterrupted_one(tmp_path):
     checkpoint = write_untrained_checkpoint(tmp_path)
-    plain = evaluate_checkpoint(checkpoint, [], tmp_path / "plain", num_overlays=0, progress=False)
+    options = {"num_overlays": 0, "progress": False}
+    plain = evaluate_checkpoint(checkpoint, [], tmp_path / "plain", **options)
     cache = tmp_path / "cache"
-    evaluate_checkpoint(checkpoint, [], tmp_path / "first", num_overlays=0, progress=False, cache=cache)
+    evaluate_checkpoint(checkpoint, [], tmp_path / "first", cache=cache, **options)
     entries = sorted(cache.rglob("batch_*.pt"))
-    assert len(entries) == 8  # 16 val + 16 test images in batches of 5
-    killed = [p for p in entries if p.name >= "batch_000002.pt"]  # as if killed after two batches
+    assert len(entries) == 4  # 6 val + 6 test images in batches of 4
+    killed = [p for p in entries if p.name >= "batch_000001.pt"]  # as if killed after one batch
     for path in killed:
         path.unlink()
     kept = {p: p.stat().st_mtime_ns for p in entries if p not in killed}
-    resumed = evaluate_checkpoint(
-        checkpoint, [], tmp_path / "resumed", num_overlays=0, progress=False, cache=cache
-    )
+    resumed = evaluate_checkpoint(checkpoint, [], tmp_path / "resumed", cache=cache, **options)
     assert all(p.stat().st_mtime_ns == t for p, t in kept.items())  # restored, not recomputed
     assert all(p.exists() for p in killed)
     assert plain.keys() == resumed.keys()
     for key, value in plain.items():
         assert np.array_equal(value, resumed[key], equal_nan=True), key
-    assert (tmp_path / "plain" / "per_image.csv").read_text() == (
-        tmp_path / "resumed" / "per_image.csv"
-    ).read_text()
-
-
-def test_evaluation_cache_refuses_another_evaluation(tmp_path):
-    checkpoint = write_untrained_checkpoint(tmp_path)
-    cache = tmp_path / "cache"
-    evaluate_checkpoint(checkpoint, [], tmp_path / "a", num_overlays=0, progress=False, cache=cache)
+    per_image = (tmp_path / "resumed" / "per_image.csv").read_text()
+    assert per_image == (tmp_path / "plain" / "per_image.csv").read_text()
     with pytest.raises(ConfigError, match="holds a different evaluation"):
         evaluate_checkpoint(
-            checkpoint, ["eval.cam_curve_interval=0.05"], tmp_path / "b", progress=False, cache=cache
+            checkpoint, ["eval.cam_curve_interval=0.05"], tmp_path / "b", cache=cache, **options
         )
