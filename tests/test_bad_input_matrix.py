@@ -19,7 +19,7 @@ import pytest
 from PIL import Image
 
 from wsol.config import load_config
-from wsol.data.datasets import create_dataset
+from wsol.data.datasets import create_dataset, require_images
 from wsol.data.image_io import read_image
 from wsol.data.sample import Sample
 from wsol.engine.trainer import autocast
@@ -83,7 +83,8 @@ def wsoleval(
 
 
 def open_wsoleval(root: Path, split: str = "test"):
-    return create_dataset({"name": "wsoleval", "root": str(root)}, split)
+    spec = {"name": "wsoleval", "root": str(root)}
+    return require_images(create_dataset(spec, split), spec, split)
 
 
 def load_all(dataset) -> list[Sample]:
@@ -119,7 +120,8 @@ def folder_csv(tmp: Path, rows: str, classes: str | None = None, split: str = "a
 def coco(tmp: Path, text: str):
     (tmp / "all").mkdir()
     (tmp / "ann.json").write_text(text)
-    return create_dataset({"name": "coco", "root": str(tmp), "annotation_file": str(tmp / "ann.json")}, "all")
+    spec = {"name": "coco", "root": str(tmp), "annotation_file": str(tmp / "ann.json")}
+    return require_images(create_dataset(spec, "all"), spec, "all")
 
 
 # --- the matrix ----------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader, DistributedSampler, Sampler
 from wsol.config import RunConfig
 from wsol.data.collate import collate_samples, seed_worker
 from wsol.data.dataset import WSOLDataset
-from wsol.data.datasets import create_dataset
+from wsol.data.datasets import create_dataset, require_images
 from wsol.data.transforms import TRANSFORMS
 from wsol.errors import ConfigError
 from wsol.metrics import METRICS
@@ -21,8 +21,9 @@ from wsol.utils.distributed import DistInfo, ShardSampler
 
 
 def build_dataset(cfg: RunConfig, split: str, train: bool) -> WSOLDataset:
-    """The split ``split`` of ``cfg.data.dataset`` with the train or eval transform attached."""
-    dataset = create_dataset(cfg.data.dataset, split)
+    """The split ``split`` of ``cfg.data.dataset`` with the train or eval transform attached
+    (an empty split is a :class:`~wsol.errors.DataError`)."""
+    dataset = require_images(create_dataset(cfg.data.dataset, split), cfg.data.dataset, split)
     name = cfg.data.train_transform if train else cfg.data.eval_transform
     dataset.transform = TRANSFORMS.build(name, key="data.transform", image_size=cfg.data.image_size)
     return dataset

@@ -105,14 +105,14 @@ def evaluate_scoremaps(
     """
     from tqdm import tqdm
 
-    from wsol.data.datasets import create_dataset
+    from wsol.data.datasets import create_dataset, require_images
     from wsol.errors import DataError
     from wsol.metrics import METRICS
 
     spec = {"name": "wsoleval", "root": str(metadata), "metadata_root": str(metadata)}
     if mask_root is not None:
         spec["mask_root"] = str(mask_root)
-    dataset = create_dataset(spec, split)
+    dataset = require_images(create_dataset(spec, split), spec, split)
     options = {
         "cam_curve_interval": interval,
         "resolution": resolution,

@@ -22,8 +22,13 @@ DATASETS = Registry("dataset", __name__)
 
 
 def create_dataset(spec, split: str, **context):
-    """Build the dataset ``spec`` (``{"name": ..., **options}``) for ``split``; an empty split is an error."""
-    dataset = DATASETS.build(spec, key="data.dataset", split=split, **context)
+    """Build the dataset ``spec`` (``{"name": ..., **options}``) for ``split``."""
+    return DATASETS.build(spec, key="data.dataset", split=split, **context)
+
+
+def require_images(dataset, spec, split: str):
+    """``dataset`` if it has images, else a one-line :class:`DataError` (an empty split
+    would score as 0 % rather than fail)."""
     if len(dataset) == 0:
         name = spec.get("name", spec) if isinstance(spec, dict) else spec
         raise DataError(f"dataset {name!r}: split {split!r} has no images")
