@@ -3,7 +3,7 @@
 From a checkpoint (maps from the model's head, or from a registered explainer)::
 
     python tools/eval_loc.py --checkpoint runs/NAME/checkpoints/best.pth [key=value ...]
-        [--explainer gradcam | --baseline center] [--overlays 16] [--out DIR]
+        [--explainer gradcam | --baseline center] [--overlays 16] [--out DIR] [--cache CACHE_DIR]
 
 evaluates val and test with every metric the dataset has ground truth for, carries the
 threshold chosen on val to test, prints a table and writes ``metrics.json``,
@@ -11,7 +11,9 @@ threshold chosen on val to test, prints a table and writes ``metrics.json``,
 ``curves.png`` (default DIR: ``runs/NAME/eval``, ``eval_<explainer>`` or
 ``eval_<baseline>``); ``--baseline center`` scores a centred Gaussian map instead of the
 model's (the model still classifies); with W&B on, the same as a run of job
-type ``eval`` (see docs/comparing.md).
+type ``eval`` (see docs/comparing.md). With ``--cache`` each batch's contribution is kept
+in CACHE_DIR; rerunning the same command after a kill continues where it stopped and
+gives the same numbers. Under ``torchrun`` every rank evaluates a shard (docs/distributed.md).
 
 From saved score maps, like wsolevaluation's ``evaluation.py``::
 
@@ -34,6 +36,7 @@ from wsol.cli import run_cli
 from wsol.engine.eval_run import evaluate_checkpoint, evaluate_scoremaps
 from wsol.engine.evaluator import BASELINES
 from wsol.errors import ConfigError
+from wsol.utils.atomic import atomic_write_text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--explainer", help="registered explainer instead of the head's maps (e.g. gradcam)")
     parser.add_argument("--baseline", choices=BASELINES, help="baseline map instead (center: Gaussian)")
     parser.add_argument("--overlays", type=int, default=16, help="test images drawn in overlays.png")
+    parser.add_argument("--cache", type=Path, help="folder caching per-batch results, to resume a killed run")
     parser.add_argument("--scoremaps", type=Path, help="folder of saved <image_id>.npy score maps")
     parser.add_argument("--metadata", type=Path, help="wsolevaluation metadata folder (with <split>/)")
     parser.add_argument("--split", default="test")
@@ -60,7 +64,14 @@ def main(argv: list[str] | None = None) -> int:
         raise ConfigError("give exactly one of --checkpoint or --scoremaps (see --help)")
     if args.checkpoint is not None:
         evaluate_checkpoint(
-            args.checkpoint, args.overrides, args.out, args.explainer, args.overlays, progress, args.baseline
+            args.checkpoint,
+            args.overrides,
+            args.out,
+            args.explainer,
+            args.overlays,
+            progress,
+            args.baseline,
+            args.cache,
         )
         return 0
     if args.metadata is None:
@@ -73,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{key:<32} {scalars[key]}")
     out = args.out or Path("metrics.json")
     plain = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in results.items()}
-    out.write_text(json.dumps(plain, indent=1, default=float))
+    atomic_write_text(out, json.dumps(plain, indent=1, default=float))
     return 0
 
 

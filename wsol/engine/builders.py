@@ -8,21 +8,22 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, DistributedSampler
+from torch.utils.data import DataLoader, DistributedSampler, Sampler
 
 from wsol.config import RunConfig
 from wsol.data.collate import collate_samples, seed_worker
 from wsol.data.dataset import WSOLDataset
-from wsol.data.datasets import create_dataset
+from wsol.data.datasets import create_dataset, require_images
 from wsol.data.transforms import TRANSFORMS
 from wsol.errors import ConfigError
 from wsol.metrics import METRICS
-from wsol.utils.distributed import DistInfo
+from wsol.utils.distributed import DistInfo, ShardSampler
 
 
 def build_dataset(cfg: RunConfig, split: str, train: bool) -> WSOLDataset:
-    """The split ``split`` of ``cfg.data.dataset`` with the train or eval transform attached."""
-    dataset = create_dataset(cfg.data.dataset, split)
+    """The split ``split`` of ``cfg.data.dataset`` with the train or eval transform attached
+    (an empty split is a :class:`~wsol.errors.DataError`)."""
+    dataset = require_images(create_dataset(cfg.data.dataset, split), cfg.data.dataset, split)
     name = cfg.data.train_transform if train else cfg.data.eval_transform
     dataset.transform = TRANSFORMS.build(name, key="data.transform", image_size=cfg.data.image_size)
     return dataset
@@ -35,10 +36,19 @@ def build_loader(
     info: DistInfo,
     generator: torch.Generator | None = None,
 ) -> DataLoader:
-    """Loader that shuffles (training) with ``generator`` and shards across ranks."""
-    sampler = None
+    """Loader that shuffles (training) with ``generator`` and shards across ranks.
+
+    Training shards with :class:`DistributedSampler` (padded to equal lengths, as DDP
+    needs); evaluation with :class:`ShardSampler` (every image once, see
+    :func:`wsol.engine.evaluator.evaluate`). Memory is pinned when a GPU is present.
+    """
+    sampler: Sampler[int] | None = None
     if info.enabled:
-        sampler = DistributedSampler(dataset, info.world_size, info.rank, shuffle=train, seed=cfg.seed)
+        sampler = (
+            DistributedSampler(dataset, info.world_size, info.rank, shuffle=True, seed=cfg.seed)
+            if train
+            else ShardSampler(dataset, info.world_size, info.rank)
+        )
     return DataLoader(
         dataset,
         batch_size=cfg.data.batch_size if train else cfg.data.eval_batch_size,

@@ -8,14 +8,14 @@ from typing import Any
 
 import numpy as np
 
-from wsol.config import load_config
+from wsol.config import load_config, to_dict
 from wsol.engine.checkpoint import load_checkpoint
 from wsol.engine.reporting import evaluate_and_report
 from wsol.engine.summary import format_summary
 from wsol.engine.tracking import RunTracker
 from wsol.methods import METHODS
 from wsol.models import build_model
-from wsol.utils.distributed import dist_info, select_device
+from wsol.utils.distributed import dist_info, init_distributed, select_device
 
 
 def evaluate_checkpoint(
@@ -26,6 +26,7 @@ def evaluate_checkpoint(
     num_overlays: int = 16,
     progress: bool = True,
     baseline: str | None = None,
+    cache: Path | None = None,
 ) -> dict[str, Any]:
     """Evaluate ``checkpoint`` on val and test; write metrics.json, per_image.csv and figures.
 
@@ -33,11 +34,15 @@ def evaluate_checkpoint(
     classifies); outputs then go to ``eval_<baseline>`` by default.
 
     See :func:`wsol.engine.reporting.evaluate_and_report`; the results are also tracked
-    as a W&B run of job type ``eval`` (offline unless configured otherwise).
+    as a W&B run of job type ``eval`` (offline unless configured otherwise). Under
+    torchrun each rank evaluates a shard and all ranks return the merged numbers. With
+    ``cache`` (a folder) every batch's contribution is kept there, so an evaluation that
+    was killed continues where it stopped (:mod:`wsol.engine.eval_cache`).
     """
     state = load_checkpoint(checkpoint)
     cfg = load_config(None, overrides, base=state["config"])
     info = dist_info()
+    init_distributed(info)
     device = select_device(cfg.device, info)
     backbone = dataclasses.replace(cfg.model.backbone, pretrained="false")  # weights come from the checkpoint
     model = build_model(dataclasses.replace(cfg.model, backbone=backbone), state["num_classes"])
@@ -49,14 +54,32 @@ def evaluate_checkpoint(
     source = baseline or explainer
     out_dir = out_dir or checkpoint.parent.parent / (f"eval_{source}" if source else "eval")
     tracker = RunTracker(cfg, out_dir, job_type="eval", enabled=info.is_main)
+    fingerprint = {"checkpoint": _file_identity(checkpoint), "config": to_dict(cfg), "explainer": spec}
     results = evaluate_and_report(
-        cfg, model, method, device, info, out_dir, tracker, spec, num_overlays, progress, baseline
+        cfg,
+        model,
+        method,
+        device,
+        info,
+        out_dir,
+        tracker,
+        spec,
+        num_overlays,
+        progress,
+        baseline,
+        (cache, fingerprint) if cache is not None else None,
     )
     tracker.summary({k: v for k, v in results.items() if np.ndim(v) == 0})
     tracker.finish()
     if info.is_main:
         print(format_summary(cfg, results), flush=True)
     return results
+
+
+def _file_identity(path: Path) -> str:
+    """Path, size and modification time: changes when the checkpoint is rewritten."""
+    stat = path.stat()
+    return f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def scoremap_path(root: Path, image_id: str) -> Path:
@@ -88,14 +111,14 @@ def evaluate_scoremaps(
     """
     from tqdm import tqdm
 
-    from wsol.data.datasets import create_dataset
+    from wsol.data.datasets import create_dataset, require_images
     from wsol.errors import DataError
     from wsol.metrics import METRICS
 
     spec = {"name": "wsoleval", "root": str(metadata), "metadata_root": str(metadata)}
     if mask_root is not None:
         spec["mask_root"] = str(mask_root)
-    dataset = create_dataset(spec, split)
+    dataset = require_images(create_dataset(spec, split), spec, split)
     options = {
         "cam_curve_interval": interval,
         "resolution": resolution,

@@ -25,6 +25,7 @@ from torch import Tensor
 from wsol.metrics.scoremap import prepare_scoremap
 from wsol.report import eval_files
 from wsol.report.curves import plot_curves, threshold_curves
+from wsol.utils.atomic import atomic_write_text
 from wsol.visualize import Overlay, denormalize, grid, predicted_box, save_png
 
 
@@ -67,9 +68,9 @@ class PanelCollector:
         self.limit = limit
         self.panels: list[Panel] = []
 
-    def __call__(self, batch: dict[str, Any], predictions: Tensor, maps: Tensor) -> None:
+    def __call__(self, batch: dict[str, Any], predictions: Tensor, maps: Tensor | None) -> None:
         room = self.limit - len(self.panels)
-        if room <= 0:
+        if room <= 0 or maps is None:  # no maps: a batch restored from the evaluation cache
             return
         images = denormalize(batch["image"][:room])
         masks = batch.get("mask") or [None] * len(images)
@@ -126,7 +127,8 @@ def save_figures(report: EvalReport, out_dir: Path) -> None:
         for i, (panel, overlay) in enumerate(zip(report.panels, overlays, strict=True)):
             index[panel.image_id] = f"{i:03d}.png"
             save_png(grid([overlay], columns=1), out_dir / eval_files.OVERLAY_DIR / index[panel.image_id])
-        (out_dir / eval_files.OVERLAY_DIR / eval_files.OVERLAY_INDEX).write_text(json.dumps(index, indent=1))
+        index_path = out_dir / eval_files.OVERLAY_DIR / eval_files.OVERLAY_INDEX
+        atomic_write_text(index_path, json.dumps(index, indent=1))
     curves = threshold_curves(report.results, report.split)
     if curves:
         plot_curves(curves, out_dir / eval_files.CURVES_PNG)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -17,12 +18,14 @@ from torch import nn
 
 from wsol.config import RunConfig
 from wsol.engine.builders import build_dataset, build_loader, build_metrics
+from wsol.engine.eval_cache import EvalCache
 from wsol.engine.evaluator import BatchCallback, baseline_maps, evaluate, explainer_maps, method_maps
 from wsol.methods.base import Method
 from wsol.metrics.box_accuracy import BoxAccuracy
 from wsol.utils.distributed import DistInfo
 
 CARRY_IOU = 50
+CacheSpec = tuple[Path, dict[str, Any]]  # evaluation cache folder and fingerprint
 
 
 @dataclass
@@ -44,9 +47,13 @@ def evaluate_split(
     progress: bool = True,
     on_batch: Sequence[BatchCallback] = (),
     baseline: str | None = None,
+    cache: CacheSpec | None = None,
 ) -> SplitResult:
     """Every applicable metric on ``split``, maps from the head, ``explainer`` or ``baseline``
-    (see :func:`wsol.engine.evaluator.baseline_maps`)."""
+    (see :func:`wsol.engine.evaluator.baseline_maps`).
+
+    ``cache`` is ``(folder, fingerprint)`` of an :class:`~wsol.engine.eval_cache.EvalCache`.
+    """
     dataset = build_dataset(cfg, split, train=False)
     metrics = build_metrics(cfg, dataset.ground_truth)
     model.eval()
@@ -58,7 +65,15 @@ def evaluate_split(
         map_fn = method_maps(model, method, cfg.train.amp, device)
     loader = build_loader(dataset, cfg, False, info)
     results = evaluate(
-        map_fn, loader, dataset, metrics, device, desc=split, progress=progress, on_batch=on_batch
+        map_fn,
+        loader,
+        dataset,
+        metrics,
+        device,
+        desc=split,
+        progress=progress,
+        on_batch=on_batch,
+        cache=EvalCache(cache[0], split, info, cache[1]) if cache is not None else None,
     )
     return SplitResult(split, results, metrics, list(dataset.class_names))
 

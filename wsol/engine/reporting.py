@@ -14,6 +14,7 @@ and, when the run tracks to W&B, the same pictures as W&B media
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -25,12 +26,13 @@ from torch import Tensor, nn
 
 from wsol.config import RunConfig
 from wsol.engine.figures import EvalReport, PanelCollector, display_threshold, save_figures
-from wsol.engine.localization import carry_threshold, evaluate_split, flat_results
+from wsol.engine.localization import CacheSpec, carry_threshold, evaluate_split, flat_results
 from wsol.engine.tracking import RunTracker
 from wsol.engine.wandb_media import log_evaluation
 from wsol.methods.base import Method
 from wsol.report import eval_files
-from wsol.utils.distributed import DistInfo
+from wsol.utils.atomic import atomic_write_text
+from wsol.utils.distributed import DistInfo, gather_objects
 
 
 class PredictionLog:
@@ -39,7 +41,7 @@ class PredictionLog:
     def __init__(self) -> None:
         self.rows: dict[str, dict[str, Any]] = {}
 
-    def __call__(self, batch: dict[str, Any], predictions: Tensor, maps: Tensor) -> None:
+    def __call__(self, batch: dict[str, Any], predictions: Tensor, maps: Tensor | None) -> None:
         for image_id, label, pred in zip(
             batch["image_id"], batch["label"].tolist(), predictions.tolist(), strict=True
         ):
@@ -58,16 +60,31 @@ def evaluate_and_report(
     num_overlays: int | None = None,
     progress: bool = True,
     baseline: str | None = None,
+    cache: CacheSpec | None = None,
 ) -> dict[str, Any]:
     """Evaluate val and test, carry val's threshold to test, write the outputs (rank 0).
 
     Maps come from the head, ``explainer`` or ``baseline`` (see
-    :func:`wsol.engine.localization.evaluate_split`). ``num_overlays`` test images
-    (default ``cfg.eval.num_overlays``) are drawn. Returns
-    the flat ``{"val/<key>": ..., "test/<key>": ...}`` results, curves included.
+    :func:`wsol.engine.localization.evaluate_split`). Distributed, every rank evaluates
+    its shard; the numbers and per-image predictions are gathered, the overlays are
+    rank 0's first images (the split's first images).
+
+    ``num_overlays`` test images (default ``cfg.eval.num_overlays``) are drawn. Returns
+    the flat ``{"val/<key>": ..., "test/<key>": ...}`` results, curves included. With
+    ``cache`` (folder, fingerprint) batches are cached and restored (see
+    :mod:`wsol.engine.eval_cache`; overlays are drawn only from batches computed now).
     """
     val = evaluate_split(
-        cfg, model, method, cfg.data.val_split, device, info, explainer, progress, baseline=baseline
+        cfg,
+        model,
+        method,
+        cfg.data.val_split,
+        device,
+        info,
+        explainer,
+        progress,
+        baseline=baseline,
+        cache=cache,
     )
     predictions = PredictionLog()
     panels = PanelCollector(cfg.eval.num_overlays if num_overlays is None else num_overlays)
@@ -82,7 +99,9 @@ def evaluate_and_report(
         progress,
         (predictions, panels),
         baseline,
+        cache,
     )
+    predictions.rows = {k: v for rows in gather_objects(predictions.rows) for k, v in rows.items()}
     test.results.update(carry_threshold(val, test))
     results = flat_results(val=val, test=test)
     if info.is_main:
@@ -120,13 +139,15 @@ def per_image_rows(
 def write_outputs(
     name: str, results: Mapping[str, Any], rows: Mapping[str, Mapping[str, Any]], out_dir: Path
 ) -> None:
-    """``metrics.json`` (numbers and curves) and ``per_image.csv`` in ``out_dir``."""
+    """``metrics.json`` (numbers and curves) and ``per_image.csv`` in ``out_dir``, each written atomically."""
     out_dir.mkdir(parents=True, exist_ok=True)
     plain = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in results.items()}
-    (out_dir / eval_files.METRICS).write_text(json.dumps({"run": name, **plain}, indent=1, default=float))
+    metrics = json.dumps({"run": name, **plain}, indent=1, default=float)
+    atomic_write_text(out_dir / eval_files.METRICS, metrics)
     columns = sorted({c for row in rows.values() for c in row})
-    with open(out_dir / eval_files.PER_IMAGE, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["image_id", *columns])
-        for image_id, row in rows.items():
-            writer.writerow([image_id, *(row.get(c, "") for c in columns)])
+    table = io.StringIO()
+    writer = csv.writer(table)
+    writer.writerow(["image_id", *columns])
+    for image_id, row in rows.items():
+        writer.writerow([image_id, *(row.get(c, "") for c in columns)])
+    atomic_write_text(out_dir / eval_files.PER_IMAGE, table.getvalue())

@@ -24,6 +24,7 @@ from typing import Any
 
 from wsol.config import RunConfig, to_dict
 from wsol.engine.summary import HEADLINE
+from wsol.utils.atomic import atomic_write_text
 
 WANDB_DIR_VARIABLES = ("WANDB_DIR", "WANDB_CACHE_DIR", "WANDB_CONFIG_DIR", "WANDB_DATA_DIR")
 
@@ -67,7 +68,7 @@ class RunTracker:
         path = self.run_dir / "summary.json"
         existing = json.loads(path.read_text()) if path.exists() else {}
         existing.update({k: _plain(v) for k, v in metrics.items()})
-        _atomic_write_text(path, json.dumps(existing, indent=2, sort_keys=True))
+        atomic_write_text(path, json.dumps(existing, indent=2, sort_keys=True))
         if self.wandb_run is not None:
             self.wandb_run.summary.update(metrics)
 
@@ -147,9 +148,3 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "tolist"):
         return value.tolist()
     return value
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)

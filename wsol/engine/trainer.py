@@ -10,6 +10,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from wsol.errors import ConfigError
 from wsol.methods.base import Method
 
 
@@ -17,7 +18,10 @@ def autocast(device: torch.device, amp: str) -> contextlib.AbstractContextManage
     """Autocast context for ``amp`` in {none, bf16, fp16}."""
     if amp == "none":
         return contextlib.nullcontext()
-    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[amp]
+    dtypes = {"bf16": torch.bfloat16, "fp16": torch.float16}
+    if amp not in dtypes:
+        raise ConfigError(f"train.amp: unknown precision {amp!r} (known: none, bf16, fp16)")
+    dtype = dtypes[amp]
     return torch.autocast(device_type=device.type, dtype=dtype)
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from wsol.config import RunConfig, save_config, to_dict
@@ -29,7 +28,7 @@ from wsol.errors import ConfigError
 from wsol.methods import METHODS
 from wsol.methods.base import Method
 from wsol.models import build_model
-from wsol.utils.distributed import dist_info, select_device
+from wsol.utils.distributed import barrier, dist_info, init_distributed, select_device
 from wsol.utils.seed import derive_seed, rng_states, seed_everything, set_rng_states
 
 log = logging.getLogger(__name__)
@@ -53,8 +52,7 @@ def run_training(
 
             return run_cascade(cfg, method, resume=resume, progress=progress)
     info = dist_info()
-    if info.enabled and not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    init_distributed(info)
     device = select_device(cfg.device, info)
     torch.use_deterministic_algorithms(cfg.train.deterministic, warn_only=True)
     run_dir = Path(cfg.output_dir) / cfg.name
@@ -157,6 +155,7 @@ def run_training(
             save_epoch_checkpoint(state, ckpt_dir, epoch)
             if is_best:
                 atomic_torch_save(state, ckpt_dir / "best.pth")
+        barrier()  # no rank reads best.pth before rank 0 has written it
     train_seconds = time.time() - started
 
     results = final_evaluation(cfg, model, method, device, info, tracker, progress)

@@ -68,6 +68,14 @@ class MetricAccumulator(ABC):
         for key, parts in self._rows.items():
             parts.append(np.asarray(state[f"rows/{key}"], dtype=self._row_types[key]))
 
+    def reset(self) -> None:
+        """Forget every update and merge (the config is kept)."""
+        for total in self._sums.values():
+            total[...] = 0
+        for key in self._rows:
+            self._rows[key] = [np.zeros(0, dtype=self._row_types[key])]
+        self._seen.clear()
+
     def rows(self, key: str) -> np.ndarray:
         """All values of the per-image row ``key``, in the order the images were added."""
         return np.concatenate(self._rows[key])

@@ -119,4 +119,3 @@ class PartialHighlighting(MetricAccumulator):
             "num_empty_maps": float(np.count_nonzero(~valid)),
         }
         return {f"partial/{k}": v for k, v in out.items()}
-

@@ -57,8 +57,15 @@ def cam_thresholds(interval: float) -> np.ndarray:
 
 
 def to_float64(raw: Any) -> np.ndarray:
-    """A float64 numpy copy of a numpy array or torch tensor (any device, any float)."""
-    return as_numpy(raw).astype(np.float64)
+    """A float64 numpy copy of a numpy array or torch tensor (any device, any float).
+
+    Raises ``ValueError`` for non-numeric dtypes (dates, strings, objects), which numpy
+    would otherwise convert into meaningless numbers.
+    """
+    array = as_numpy(raw)
+    if not (array.dtype == np.bool_ or np.issubdtype(array.dtype, np.number)) or np.iscomplexobj(array):
+        raise ValueError(f"a score map must be real numbers, got dtype {array.dtype}")
+    return array.astype(np.float64)
 
 
 def target_class_map(class_maps: Any, class_index: int) -> np.ndarray:

@@ -27,6 +27,7 @@ from wsol.engine.summary import HEADLINE
 from wsol.errors import ConfigError, DataError
 from wsol.report import eval_files
 from wsol.report.curves import CURVES, Curve, plot_curves, threshold_curves
+from wsol.utils.atomic import atomic_write_text
 
 NOT_GROUPED = ("name", "seed", "output_dir", "wandb")
 
@@ -190,7 +191,7 @@ def write_report(
     if image_ids:
         grid = plot_overlay_grid(groups, image_ids, out_dir / eval_files.OVERLAYS)
         figures.append((f"The same {split} images across groups", grid.name))
-    (out_dir / "comparison.json").write_text(json.dumps(_numbers(groups, split), indent=1))
+    atomic_write_text(out_dir / "comparison.json", json.dumps(_numbers(groups, split), indent=1))
     grouping = f"grouped by {', '.join(group_by)}" if group_by else "grouped by config minus seed"
     intro = (
         f"{sum(len(g.runs) for g in groups)} runs in {len(groups)} groups ({grouping}); "

@@ -15,6 +15,7 @@ Add a format by writing one module in this package with a ``@DATASETS.register(.
 decorated class or function; it is imported automatically.
 """
 
+from wsol.errors import DataError
 from wsol.registry import Registry
 
 DATASETS = Registry("dataset", __name__)
@@ -23,6 +24,15 @@ DATASETS = Registry("dataset", __name__)
 def create_dataset(spec, split: str, **context):
     """Build the dataset ``spec`` (``{"name": ..., **options}``) for ``split``."""
     return DATASETS.build(spec, key="data.dataset", split=split, **context)
+
+
+def require_images(dataset, spec, split: str):
+    """``dataset`` if it has images, else a one-line :class:`DataError` (an empty split
+    would score as 0 % rather than fail)."""
+    if len(dataset) == 0:
+        name = spec.get("name", spec) if isinstance(spec, dict) else spec
+        raise DataError(f"dataset {name!r}: split {split!r} has no images")
+    return dataset
 
 
 def list_datasets(pattern: str = "*") -> list[str]:
