@@ -4,7 +4,8 @@
     python benchmarks/bench_explainers.py --quick    # batch 4, 128 px, one repeat
 
 Prints, per explainer, the best time over the repeats (ours and theirs interleaved, so
-both see the same machine load), ``theirs/ours`` (speed-up over pytorch-grad-cam) and
+both see the same machine load; ``--cpu-time`` measures process CPU time, steadier than
+wall time on a shared machine), ``theirs/ours`` (speed-up over pytorch-grad-cam) and
 ``ours/fwd`` (cost in units of one plain no-grad forward pass of the batch). Goals on
 CPU at batch 16, 224 px: Grad-CAM >= 2x faster than pytorch-grad-cam and <= 1.3 forward
 passes; Score-CAM >= 5x faster than pytorch-grad-cam. The perturbation methods cost many
@@ -39,10 +40,10 @@ OPTIONS = {"cam": {"classifier": "fc"}}
 PER_IMAGE = ("scorecam", "occlusion", "smoothgrad")
 
 
-def seconds(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
+def seconds(fn: Callable[[], object], clock: Callable[[], float]) -> float:
+    start = clock()
     fn()
-    return time.perf_counter() - start
+    return clock() - start
 
 
 def main() -> None:
@@ -56,11 +57,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--perturbation-images", type=int, default=2, help="images for the slow methods")
     parser.add_argument("--channels-last", action="store_true", help="channels_last images for both")
+    parser.add_argument("--cpu-time", action="store_true", help="process CPU time instead of wall time")
     parser.add_argument("--only", nargs="+", default=["*"], help="wildcards of explainer names to run")
     args = parser.parse_args()
     if args.quick:
         args.batch, args.size, args.repeats, args.perturbation_images = 4, 128, 1, 1
     torch.set_num_threads(args.threads)
+    clock = time.process_time if args.cpu_time else time.perf_counter
     torch.manual_seed(0)
     model = torchvision.models.resnet18().eval()
     images = torch.randn(args.batch, 3, args.size, args.size)
@@ -73,8 +76,9 @@ def main() -> None:
             model(images)
 
     forward()
+    kind = "CPU" if args.cpu_time else "wall"
     print(f"resnet18 batch {args.batch} {args.size}px threads {args.threads} "
-          f"channels_last {args.channels_last} best of {args.repeats}")
+          f"channels_last {args.channels_last} best of {args.repeats} ({kind} time)")
     print(f"{'explainer':<11} {'ours s':>8} {'theirs s':>9} {'theirs/ours':>12} {'ours/fwd':>9}")
     for name in list_explainers(args.only):
         n = args.perturbation_images if name in PER_IMAGE else args.batch
@@ -93,10 +97,10 @@ def main() -> None:
                 run_theirs()
         fwd, mine, other = [], [], []
         for _ in range(args.repeats):
-            fwd.append(seconds(forward) * n / args.batch)
-            mine.append(seconds(lambda: ours(x, t)))  # noqa: B023
+            fwd.append(seconds(forward, clock) * n / args.batch)
+            mine.append(seconds(lambda: ours(x, t), clock))  # noqa: B023
             if name in THEIRS:
-                other.append(seconds(run_theirs))
+                other.append(seconds(run_theirs, clock))
         ratio = f"{min(other) / min(mine):12.2f}" if other else f"{'-':>12}"
         their = f"{min(other):9.3f}" if other else f"{'-':>9}"
         print(f"{name:<11} {min(mine):8.3f} {their} {ratio} {min(mine) / min(fwd):9.2f}", flush=True)

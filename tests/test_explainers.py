@@ -418,9 +418,10 @@ def test_saliency_definition_and_smoothgrad_without_noise() -> None:
     assert not torch.allclose(noisy(x, targets), expected)
 
 
-def test_eigencam_definition() -> None:
+@pytest.mark.parametrize("size", [16, 4])  # h*w > C and h*w <= C take different Gram matrices
+def test_eigencam_definition(size: int) -> None:
     """The first principal direction of the uncentred activations, signed to sum >= 0."""
-    model, x = tiny().eval(), images()
+    model, x = tiny().eval(), images(size=size)
     with torch.no_grad():
         acts = model.features[:4](x).double()
     maps = create_explainer("eigencam", model, TARGET)(x).double()
