@@ -36,7 +36,8 @@ def tiny_overrides(tmp_path: Path, name: str, data_root: Path, epochs: int = 2) 
         "data.batch_size=16",
         "data.eval_batch_size=16",
         "data.num_workers=0",
-        "model.backbone.name=resnet10t",
+        "model.backbone.name=convnet",
+        "model.backbone.options.width=8",
         f"optim.epochs={epochs}",
         "optim.lr=0.05",
         "eval.resolution=64",
@@ -70,7 +71,7 @@ def test_tiny_run_writes_everything(tmp_path, data_root):
     for key in ("test/top1", "test/maxboxacc_v2", "test/pxap", "val/maxboxacc_v2", "best_epoch"):
         assert key in summary, key
     assert 0 <= summary["test/top1"] <= 100
-    assert load_config(run / "config.yaml").model.backbone.name == "resnet10t"
+    assert load_config(run / "config.yaml").model.backbone.name == "convnet"
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
         "best.pth",
         "epoch_0000.pth",
