@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import os
 import shutil
 import tempfile
@@ -94,8 +95,10 @@ def generate(config: SynthPartsConfig, out: str | os.PathLike, workers: int = 0)
         for lo in range(0, n, CHUNK_SIZE)
     ]
     if workers > 1 and len(tasks) > 1:
+        # spawn, not fork: forking a process that already runs torch/OpenCV threads can deadlock
+        context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(
-            min(workers, len(tasks)), initializer=cv2.setNumThreads, initargs=(1,)
+            min(workers, len(tasks)), mp_context=context, initializer=cv2.setNumThreads, initargs=(1,)
         ) as pool:
             chunks = list(pool.map(_render_chunk, tasks))
     else:
