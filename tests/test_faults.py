@@ -12,8 +12,15 @@ import torch
 
 from tests.test_train_e2e import CAM, tiny_overrides, train_cli
 from wsol.config import load_config, to_dict
-from wsol.engine.checkpoint import atomic_torch_save, load_checkpoint, load_latest, save_epoch_checkpoint
+from wsol.engine.checkpoint import (
+    atomic_torch_save,
+    load_checkpoint,
+    load_evaluated,
+    load_latest,
+    save_epoch_checkpoint,
+)
 from wsol.engine.eval_run import evaluate_checkpoint
+from wsol.engine.training import run_training
 from wsol.errors import CheckpointError, ConfigError
 from wsol.models import build_model
 from wsol.utils.atomic import atomic_write_text
@@ -47,6 +54,25 @@ def test_no_readable_checkpoint_is_a_one_line_error(tmp_path):
         truncate(tmp_path / f"epoch_{epoch:04d}.pth", 0.3)
     with pytest.raises(CheckpointError, match="no readable checkpoint in"):
         load_latest(tmp_path)
+
+
+def test_evaluated_checkpoint_is_the_newest_epoch_or_best(tmp_path):
+    for epoch in range(3):
+        save_epoch_checkpoint(state(epoch), tmp_path, epoch)
+    atomic_torch_save(state(1), tmp_path / "best.pth")
+    assert load_evaluated(tmp_path, "last")["epoch"] == 2
+    assert load_evaluated(tmp_path, "best")["epoch"] == 1
+    with pytest.raises(ConfigError, match=r"eval\.checkpoint: unknown choice 'worst'"):
+        load_evaluated(tmp_path, "worst")
+    with pytest.raises(CheckpointError, match="no epoch checkpoint in"):
+        load_evaluated(tmp_path / "empty", "last")
+
+
+def test_bad_checkpoint_choice_fails_before_training(tmp_path):
+    cfg = load_config(CAM, [*tiny_overrides(tmp_path, "choice", tmp_path / "data"), "eval.checkpoint=worst"])
+    with pytest.raises(ConfigError, match=r"eval\.checkpoint"):
+        run_training(cfg, progress=False)
+    assert not (tmp_path / "runs" / "choice").exists()
 
 
 def test_atomic_write_keeps_the_old_file_when_interrupted(tmp_path, monkeypatch):

@@ -64,6 +64,7 @@ class EvalConfig:
     iou_thresholds: list[int] = field(default_factory=lambda: [30, 50, 70])
     explainer: dict[str, Any] | None = None  # default: the head's own maps
     every_n_epochs: int = 1  # localization on val every n epochs (0: only at the end)
+    checkpoint: str = "last"  # last | best (by val localization): the weights the final evaluation scores
     max_val_images: int = 0  # 0: the whole split
     num_overlays: int = 16
 

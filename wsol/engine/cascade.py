@@ -5,10 +5,11 @@ of ``run_training`` named ``<name>/stage_<k>`` (so it lands in
 ``<output_dir>/<name>/stage_<k>/`` with its own config, checkpoints, metrics and
 summary), trained and evaluated with the one cascade method object, which holds the
 frozen stages before ``k``. Every stage uses the run's seed. A stage's val/test numbers
-are those of the cascade up to and including it (the method's fused map), so its best
-epoch is chosen for the cascade's validation score. ``<output_dir>/<name>/summary.json``
-holds the numbers of the last stage kept plus ``cascade/*`` entries: the stages kept and
-each later stage's top-1 accuracy on erased validation images.
+are those of the cascade up to and including it (the method's fused map), so with
+``eval.checkpoint: best`` its best epoch is chosen for the cascade's validation score.
+``<output_dir>/<name>/summary.json`` holds the numbers of the last stage kept plus
+``cascade/*`` entries: the stages kept and each later stage's top-1 accuracy on erased
+validation images.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from torch import nn
 
 from wsol.config import RunConfig, save_config
 from wsol.engine.builders import build_dataset, build_loader
-from wsol.engine.checkpoint import load_checkpoint
+from wsol.engine.checkpoint import load_evaluated
 from wsol.engine.summary import format_summary
 from wsol.engine.tracking import RunTracker
 from wsol.engine.trainer import autocast
@@ -80,8 +81,8 @@ def run_cascade(
 
 
 def load_stage(cfg: RunConfig, device: torch.device) -> WSOLModel:
-    """The best checkpoint of the stage run ``cfg`` (no pretrained weights are fetched)."""
-    state = load_checkpoint(Path(cfg.output_dir) / cfg.name / "checkpoints" / "best.pth")
+    """The ``eval.checkpoint`` weights of the stage run ``cfg`` (no pretrained weights are fetched)."""
+    state = load_evaluated(Path(cfg.output_dir) / cfg.name / "checkpoints", cfg.eval.checkpoint)
     backbone = dataclasses.replace(cfg.model.backbone, pretrained="false")
     model = build_model(dataclasses.replace(cfg.model, backbone=backbone), state["num_classes"])
     model.load_state_dict(state["model"])

@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from wsol.errors import CheckpointError
+from wsol.errors import CheckpointError, ConfigError
 
 log = logging.getLogger(__name__)
 EPOCH_FILE = re.compile(r"epoch_(\d+)\.pth$")
@@ -80,3 +80,21 @@ def load_latest(directory: Path) -> dict[str, Any] | None:
     if paths:
         raise CheckpointError(f"no readable checkpoint in {directory}")
     return None
+
+
+CHECKPOINT_CHOICES = ("last", "best")
+
+
+def check_checkpoint_choice(choice: str) -> None:
+    """Reject an ``eval.checkpoint`` value other than ``last`` or ``best``."""
+    if choice not in CHECKPOINT_CHOICES:
+        raise ConfigError(f"eval.checkpoint: unknown choice {choice!r} (known: 'last', 'best')")
+
+
+def load_evaluated(directory: Path, choice: str) -> dict[str, Any]:
+    """The checkpoint ``eval.checkpoint`` names: ``last`` (newest epoch) or ``best`` (``best.pth``)."""
+    check_checkpoint_choice(choice)
+    state = load_checkpoint(directory / "best.pth") if choice == "best" else load_latest(directory)
+    if state is None:
+        raise CheckpointError(f"no epoch checkpoint in {directory}")
+    return state

@@ -14,8 +14,9 @@ from wsol.config import RunConfig, save_config, to_dict
 from wsol.engine.builders import build_dataset, build_loader, build_metrics, build_optimizer, build_scheduler
 from wsol.engine.checkpoint import (
     atomic_torch_save,
+    check_checkpoint_choice,
     epoch_checkpoints,
-    load_checkpoint,
+    load_evaluated,
     load_latest,
     save_epoch_checkpoint,
 )
@@ -45,6 +46,7 @@ def run_training(
     ``cfg.method`` (cascades pass theirs); a cascade method built from ``cfg.method``
     runs through :func:`wsol.engine.cascade.run_cascade` instead.
     """
+    check_checkpoint_choice(cfg.eval.checkpoint)
     if method is None:
         method = METHODS.build(cfg.method, key="method")
         if method.is_cascade:
@@ -174,11 +176,14 @@ def run_training(
 def final_evaluation(
     cfg: RunConfig, model, method, device: torch.device, info, tracker: RunTracker, progress: bool
 ) -> dict[str, Any]:
-    """Evaluate the best checkpoint on val and test into ``<run>/eval`` (see :mod:`wsol.engine.reporting`)."""
+    """Evaluate the ``eval.checkpoint`` weights on val and test into ``<run>/eval``.
+
+    ``last`` (default, as wsolevaluation's ``--eval_checkpoint_type``) scores the weights the
+    training ended with; ``best`` reloads the epoch with the best validation localization
+    (:func:`wsol.engine.summary.selection_key`). See :mod:`wsol.engine.reporting`.
+    """
     run_dir = Path(cfg.output_dir) / cfg.name
-    best_path = run_dir / "checkpoints" / "best.pth"
-    if best_path.exists():
-        model.load_state_dict(load_checkpoint(best_path)["model"])
+    model.load_state_dict(load_evaluated(run_dir / "checkpoints", cfg.eval.checkpoint)["model"])
     return evaluate_and_report(cfg, model, method, device, info, run_dir / "eval", tracker, progress=progress)
 
 

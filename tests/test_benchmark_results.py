@@ -1,4 +1,4 @@
-"""benchmarks/erasing.py: aggregation over seeds, the Markdown table and the results-file section."""
+"""benchmarks/results.py: aggregation over seeds, the Markdown table and the results-file section."""
 
 import importlib.util
 import json
@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location("erasing_benchmark", ROOT / "benchmarks" / "erasing.py")
+spec = importlib.util.spec_from_file_location("results_benchmark", ROOT / "benchmarks" / "results.py")
 bench = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(bench)
 
@@ -32,7 +32,7 @@ def test_build_table_rows_columns_and_cells():
     lines = bench.build_table(FAKE).splitlines()
     header = [c.strip() for c in lines[0].strip("|").split("|")]
     assert header == [
-        "method",
+        "config",
         "runs",
         "top-1 cls (%)",
         "MaxBoxAccV2 (%)",
@@ -74,8 +74,14 @@ def test_main_collects_finished_runs_into_the_results_file(tmp_path):
     results.write_text("# Results\n\nkept\n")
     # acol has a summary for seed 0 only: ask for that seed alone to avoid training.
     assert bench.main([configs[0], "--seeds", "0", "1", "--group", "grp", "--results", str(results)]) == 0
-    assert bench.main([*configs, "--seeds", "0", "--group", "grp", "--results", str(results)]) == 0
+    assert (
+        bench.main(
+            [*configs, "--seeds", "0", "--group", "grp", "--title", "Heads", "--results", str(results)]
+        )
+        == 0
+    )
     text = results.read_text()
+    assert "## Heads on synthparts" in text and "## Erasing methods" not in text
     assert text.startswith("# Results\n\nkept\n") and text.count("<!-- BEGIN grp") == 1
     assert "| cam | 1 | 80.00 |" in text and "| acol | 1 | 70.00 |" in text
     logged = json.loads((tmp_path / "runs" / "grp" / "summary.json").read_text())
