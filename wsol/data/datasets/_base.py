@@ -169,6 +169,19 @@ class AnnotatedDataset(WSOLDataset):
         self.problems.add(f"{what} outside image ({self.out_of_frame}ped)", message)
 
 
+class RecordDataset(AnnotatedDataset):
+    """An :class:`AnnotatedDataset` whose ``records[index]`` carry ``path`` (the image file)
+    and ``size`` (``(width, height)`` the annotations were made on)."""
+
+    records: list[Any]
+
+    def image_path(self, index: int) -> Path:
+        return self.records[index].path
+
+    def annotated_size(self, index: int) -> tuple[int, int]:
+        return self.records[index].size
+
+
 def order_labels(classes: Iterable[int], areas: Iterable[float]) -> list[int]:
     """Distinct classes, the one with the largest total object area first (ties: lower index)."""
     total: dict[int, float] = {}

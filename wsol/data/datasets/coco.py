@@ -35,7 +35,7 @@ import numpy as np
 from pycocotools.coco import COCO
 
 from wsol.data.datasets import DATASETS
-from wsol.data.datasets._base import AnnotatedDataset, box_areas, order_labels, require
+from wsol.data.datasets._base import RecordDataset, box_areas, order_labels, require
 from wsol.data.sample import Sample
 from wsol.errors import DataError, did_you_mean
 
@@ -63,7 +63,7 @@ def load_coco(path: Path) -> COCO:
 
 
 @DATASETS.register("coco")
-class COCODataset(AnnotatedDataset):
+class COCODataset(RecordDataset):
     """COCO instances: boxes, instance-union masks, multi-label image labels.
 
     Args:
@@ -138,12 +138,6 @@ class COCODataset(AnnotatedDataset):
             raise DataError(f"{record.path}: no annotation of the selected categories (id {record.image_id})")
         require(record.path, "image")
         record.boxes = self.fit_boxes(record.boxes, record.size, str(record.path))
-
-    def image_path(self, index: int) -> Path:
-        return self.records[index].path
-
-    def annotated_size(self, index: int) -> tuple[int, int]:
-        return self.records[index].size
 
     def make_sample(self, index: int, image: np.ndarray | None, size: tuple[int, int]) -> Sample:
         record = self.records[index]

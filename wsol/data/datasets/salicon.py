@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from wsol.data.datasets import DATASETS
-from wsol.data.datasets._base import AnnotatedDataset, check_map_size, require
+from wsol.data.datasets._base import RecordDataset, check_map_size, require
 from wsol.data.datasets.coco import load_coco
 from wsol.data.image_io import read_map
 from wsol.data.sample import Sample
@@ -43,7 +43,7 @@ class _Record:
 
 
 @DATASETS.register("salicon")
-class SALICONDataset(AnnotatedDataset):
+class SALICONDataset(RecordDataset):
     """SALICON mouse-tracking points (and, when present, its continuous maps).
 
     Args:
@@ -98,12 +98,6 @@ class SALICONDataset(AnnotatedDataset):
             raise DataError(f"{record.path}: no fixations (image id {record.image_id})")
         require(record.path, "image")
         record.points = self.fit_points(record.points, record.size, str(record.path))
-
-    def image_path(self, index: int) -> Path:
-        return self.records[index].path
-
-    def annotated_size(self, index: int) -> tuple[int, int]:
-        return self.records[index].size
 
     def make_sample(self, index: int, image: np.ndarray | None, size: tuple[int, int]) -> Sample:
         record = self.records[index]
