@@ -3,7 +3,7 @@
 Run from the repository root; the two tables of docs/results.md come from::
 
     python benchmarks/results.py configs/synthparts/{cam,ae,acol,has,adl,eil}.yaml \\
-        --seeds 0 1 2 --set optim.epochs=2 eval.every_n_epochs=0 --group erasing --title "Erasing methods"
+        --seeds 0 1 2 --set optim.epochs=3 eval.every_n_epochs=0 --group erasing --title "Erasing methods"
     python benchmarks/results.py configs/synthparts/{cam,ltpa,se,cbam,bam,sk}.yaml \\
         configs/synthparts/{stn,glimpse,residual_attention}.yaml \\
         --seeds 0 --set optim.epochs=2 eval.every_n_epochs=0 --group heads --title "Attention heads"
