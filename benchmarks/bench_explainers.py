@@ -33,8 +33,13 @@ from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from wsol.explainers import create_explainer, list_explainers
 
 THEIRS = {
-    "gradcam": GradCAM, "gradcampp": GradCAMPlusPlus, "hirescam": HiResCAM, "xgradcam": XGradCAM,
-    "layercam": LayerCAM, "eigencam": EigenCAM, "scorecam": ScoreCAM,
+    "gradcam": GradCAM,
+    "gradcampp": GradCAMPlusPlus,
+    "hirescam": HiResCAM,
+    "xgradcam": XGradCAM,
+    "layercam": LayerCAM,
+    "eigencam": EigenCAM,
+    "scorecam": ScoreCAM,
 }
 OPTIONS = {"cam": {"classifier": "fc"}}
 PER_IMAGE = ("scorecam", "occlusion", "smoothgrad")
@@ -77,8 +82,10 @@ def main() -> None:
 
     forward()
     kind = "CPU" if args.cpu_time else "wall"
-    print(f"resnet18 batch {args.batch} {args.size}px threads {args.threads} "
-          f"channels_last {args.channels_last} best of {args.repeats} ({kind} time)")
+    print(
+        f"resnet18 batch {args.batch} {args.size}px threads {args.threads} "
+        f"channels_last {args.channels_last} best of {args.repeats} ({kind} time)"
+    )
     print(f"{'explainer':<11} {'ours s':>8} {'theirs s':>9} {'theirs/ours':>12} {'ours/fwd':>9}")
     for name in list_explainers(args.only):
         n = args.perturbation_images if name in PER_IMAGE else args.batch
@@ -104,6 +111,7 @@ def main() -> None:
         ratio = f"{min(other) / min(mine):12.2f}" if other else f"{'-':>12}"
         their = f"{min(other):9.3f}" if other else f"{'-':>9}"
         print(f"{name:<11} {min(mine):8.3f} {their} {ratio} {min(mine) / min(fwd):9.2f}", flush=True)
+
 
 if __name__ == "__main__":
     main()

@@ -66,8 +66,10 @@ def compare(n_maps: int, shape: tuple[int, int], n_fix: int, repeats: int) -> fl
     fast, fast_values = _time(lambda s, p: auc_judd(s, p, jitter=False), cases, repeats)
     slow, slow_values = _time(auc_judd_loop, cases, repeats)
     max_diff = float(np.max(np.abs(np.array(fast_values) - np.array(slow_values))))
-    print(f"AUC-Judd (no jitter), {n_maps} maps {shape[0]}x{shape[1]}, {n_fix} fixations each, "
-          f"best of {repeats}:")
+    print(
+        f"AUC-Judd (no jitter), {n_maps} maps {shape[0]}x{shape[1]}, {n_fix} fixations each, "
+        f"best of {repeats}:"
+    )
     print(f"  wsol auc_judd:             {1e3 * fast / n_maps:7.2f} ms/map")
     print(f"  direct loop (MIT-style):   {1e3 * slow / n_maps:7.2f} ms/map")
     print(f"  speed-up {slow / fast:.2f}x, max |difference| {max_diff:.1e}")

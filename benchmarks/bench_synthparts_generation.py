@@ -53,5 +53,6 @@ def main() -> None:
     idle = cpu / args.scale / args.workers
     print(f"on {args.workers} otherwise idle cores: about {idle:.1f} s (CPU-s / workers)")
 
+
 if __name__ == "__main__":
     main()

@@ -39,14 +39,19 @@ HEADLINE_KEYS = ("top1", "maxboxacc_v2", "pxap", "top1_loc", "auc_judd")
 Stats = dict[str, tuple[float, float, int]]  # key -> (mean, sample std or NaN, number of runs)
 
 
+def seed_config(config: Path, seed: int, overrides: Sequence[str], group: str) -> RunConfig:
+    """``config`` with ``overrides``, run as ``<group>/<config stem>/seed_<seed>``."""
+    names = [f"seed={seed}", f"name={group}/{config.stem}/seed_{seed}", f"wandb.group={group}"]
+    return load_config(config, [*overrides, *names])
+
+
 def run_config(
     config: Path, seed: int, overrides: Sequence[str], group: str, progress: bool = True
 ) -> dict[str, Any]:
     """Train ``config`` with ``seed`` (unless already done) and return its summary."""
     from wsol.engine.training import run_training
 
-    names = [f"seed={seed}", f"name={group}/{config.stem}/seed_{seed}", f"wandb.group={group}"]
-    cfg = load_config(config, [*overrides, *names])
+    cfg = seed_config(config, seed, overrides, group)
     summary = Path(cfg.output_dir) / cfg.name / "summary.json"
     if not summary.exists():
         run_training(cfg, resume=True, progress=progress)
@@ -120,6 +125,29 @@ def section_body(
     )
 
 
+def evaluated_dir(run_dir: Path, summary: dict[str, Any]) -> Path:
+    """Where the run's evaluation lives: the run itself, or a cascade's last kept stage."""
+    stages = summary.get("cascade/stages")
+    return run_dir / f"stage_{int(stages) - 1}" if _is_number(stages) else run_dir
+
+
+def overlay_figure(run_dirs: dict[str, Path], path: Path, images: int = 6) -> Path | None:
+    """The same test images' overlays, one row per config (None if the runs saved no overlays)."""
+    from wsol.report import eval_files
+    from wsol.report.compare import Group, common_images, load_run, plot_overlay_grid
+
+    missing = [str(d) for d in run_dirs.values() if not (d / "eval" / eval_files.METRICS).is_file()]
+    if missing:
+        print(f"no overlay figure: {missing[0]} has no eval/{eval_files.METRICS}", file=sys.stderr)
+        return None
+    groups = [Group(name, [load_run(d)]) for name, d in run_dirs.items()]
+    image_ids = common_images(groups, images)
+    if not image_ids:
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return plot_overlay_grid(groups, image_ids, path)
+
+
 def log_group(rows: dict[str, Sequence[dict[str, Any]]], cfg: RunConfig, group: str) -> None:
     """Log the aggregate as one run (job type ``benchmark``) of the W&B group ``group``."""
     from wsol.engine.tracking import RunTracker
@@ -153,6 +181,14 @@ def main(argv: list[str] | None = None) -> int:
     }
     cfg = load_config(args.configs[0], [*args.overrides, f"name={args.group}", f"wandb.group={args.group}"])
     body = section_body(rows, cfg, args.seeds, args.overrides, args.title)
+    first_runs = {}
+    for config in args.configs:
+        first = seed_config(config, args.seeds[0], args.overrides, args.group)
+        first_runs[config.stem] = evaluated_dir(Path(first.output_dir) / first.name, rows[config.stem][0])
+    figure = overlay_figure(first_runs, args.results.parent / "images" / f"results_{args.group}.png")
+    if figure is not None:
+        link = figure.relative_to(args.results.parent).as_posix()
+        body += f"\n\nTest overlays of seed {args.seeds[0]}, one row per config:\n\n![{args.title}]({link})"
     old = args.results.read_text() if args.results.exists() else ""
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text(replace_section(old, args.group, body))

@@ -4,8 +4,10 @@ import importlib.util
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location("results_benchmark", ROOT / "benchmarks" / "results.py")
@@ -86,3 +88,27 @@ def test_main_collects_finished_runs_into_the_results_file(tmp_path):
     assert "| cam | 1 | 80.00 |" in text and "| acol | 1 | 70.00 |" in text
     logged = json.loads((tmp_path / "runs" / "grp" / "summary.json").read_text())
     assert logged["cam/test/top1/mean"] == 80.0
+
+
+def fake_evaluated_run(run_dir: Path, image_ids: list[str]) -> None:
+    overlays = run_dir / "eval" / "overlays"
+    overlays.mkdir(parents=True)
+    (run_dir / "eval" / "metrics.json").write_text(json.dumps({"test/top1": 1.0}))
+    for i in range(len(image_ids)):
+        Image.fromarray(np.full((8, 8, 3), 40 * i, np.uint8)).save(overlays / f"{i}.png")
+    (overlays / "index.json").write_text(json.dumps({k: f"{i}.png" for i, k in enumerate(image_ids)}))
+
+
+def test_evaluated_dir_is_the_last_kept_cascade_stage(tmp_path):
+    assert bench.evaluated_dir(tmp_path, {"test/top1": 1.0}) == tmp_path
+    assert bench.evaluated_dir(tmp_path, {"cascade/stages": 2}) == tmp_path / "stage_1"
+
+
+def test_overlay_figure_shows_images_every_run_has(tmp_path, capsys):
+    fake_evaluated_run(tmp_path / "a", ["x", "y", "z"])
+    fake_evaluated_run(tmp_path / "b", ["z", "x"])
+    figure = bench.overlay_figure({"a": tmp_path / "a", "b": tmp_path / "b"}, tmp_path / "img" / "f.png")
+    assert figure == tmp_path / "img" / "f.png" and Image.open(figure).size[0] > 0
+    assert bench.overlay_figure({"a": tmp_path / "a", "c": tmp_path / "c"}, tmp_path / "g.png") is None
+    assert not (tmp_path / "g.png").exists()
+    assert f"{tmp_path / 'c'} has no eval/metrics.json" in capsys.readouterr().err
