@@ -87,7 +87,7 @@ def build_table(rows: dict[str, Sequence[dict[str, Any]]]) -> str:
     ]
     for name, summaries in rows.items():
         stats = aggregate(summaries, [k for k, _ in cols])
-        cells = [_cell(stats.get(k)) for k, _ in cols]
+        cells = [_cell(stats.get(k), 2 if "(%)" in label else 3) for k, label in cols]
         lines.append(f"| {name} | {len(summaries)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -133,6 +133,8 @@ def evaluated_dir(run_dir: Path, summary: dict[str, Any]) -> Path:
 
 def overlay_figure(run_dirs: dict[str, Path], path: Path, images: int = 6) -> Path | None:
     """The same test images' overlays, one row per config (None if the runs saved no overlays)."""
+    from PIL import Image
+
     from wsol.report import eval_files
     from wsol.report.compare import Group, common_images, load_run, plot_overlay_grid
 
@@ -145,7 +147,11 @@ def overlay_figure(run_dirs: dict[str, Path], path: Path, images: int = 6) -> Pa
     if not image_ids:
         return None
     path.parent.mkdir(parents=True, exist_ok=True)
-    return plot_overlay_grid(groups, image_ids, path)
+    plot_overlay_grid(groups, image_ids, path)
+    with Image.open(path) as figure:  # a 256-colour palette keeps the committed PNG small
+        palette = figure.convert("RGB").quantize(colors=256)
+    palette.save(path, optimize=True)
+    return path
 
 
 def log_group(rows: dict[str, Sequence[dict[str, Any]]], cfg: RunConfig, group: str) -> None:
@@ -201,11 +207,11 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _cell(stat: tuple[float, float, int] | None) -> str:
+def _cell(stat: tuple[float, float, int] | None, digits: int) -> str:
     if stat is None:
         return "–"
     mean, std, _ = stat
-    return f"{mean:.2f}" if math.isnan(std) else f"{mean:.2f} ± {std:.2f}"
+    return f"{mean:.{digits}f}" if math.isnan(std) else f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
 if __name__ == "__main__":

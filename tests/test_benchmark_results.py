@@ -44,8 +44,8 @@ def test_build_table_rows_columns_and_cells():
         "partial: cue_share",
     ]
     assert lines[1].count("|") == len(header) + 1
-    assert lines[2] == "| cam | 2 | 81.00 ± 1.41 | 53.00 ± 4.24 | – | – | – | 0.55 ± 0.07 |"
-    assert lines[3] == "| acol | 1 | 70.00 | – | – | – | – | 0.25 |"
+    assert lines[2] == "| cam | 2 | 81.00 ± 1.41 | 53.00 ± 4.24 | – | – | – | 0.550 ± 0.071 |"
+    assert lines[3] == "| acol | 1 | 70.00 | – | – | – | – | 0.250 |"
 
 
 def test_replace_section_keeps_the_rest_of_the_file():

@@ -183,7 +183,9 @@ def final_evaluation(
     (:func:`wsol.engine.summary.selection_key`). See :mod:`wsol.engine.reporting`.
     """
     run_dir = Path(cfg.output_dir) / cfg.name
-    model.load_state_dict(load_evaluated(run_dir / "checkpoints", cfg.eval.checkpoint)["model"])
+    ckpt_dir = run_dir / "checkpoints"
+    if epoch_checkpoints(ckpt_dir):  # every rank scores rank 0's saved weights (BatchNorm buffers differ)
+        model.load_state_dict(load_evaluated(ckpt_dir, cfg.eval.checkpoint)["model"])
     return evaluate_and_report(cfg, model, method, device, info, run_dir / "eval", tracker, progress=progress)
 
 
