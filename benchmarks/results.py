@@ -45,14 +45,16 @@ def seed_config(config: Path, seed: int, overrides: Sequence[str], group: str) -
     return load_config(config, [*overrides, *names])
 
 
-def run_config(
-    config: Path, seed: int, overrides: Sequence[str], group: str, progress: bool = True
-) -> dict[str, Any]:
-    """Train ``config`` with ``seed`` (unless already done) and return its summary."""
+def run_dir(cfg: RunConfig) -> Path:
+    """``<output_dir>/<name>``: where the run of ``cfg`` lives."""
+    return Path(cfg.output_dir) / cfg.name
+
+
+def run_config(cfg: RunConfig, progress: bool = True) -> dict[str, Any]:
+    """Train ``cfg`` (unless already done, resuming if interrupted) and return its summary."""
     from wsol.engine.training import run_training
 
-    cfg = seed_config(config, seed, overrides, group)
-    summary = Path(cfg.output_dir) / cfg.name / "summary.json"
+    summary = run_dir(cfg) / "summary.json"
     if not summary.exists():
         run_training(cfg, resume=True, progress=progress)
     return json.loads(summary.read_text())
@@ -181,16 +183,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     progress = not args.no_progress
-    rows = {
-        config.stem: [run_config(config, s, args.overrides, args.group, progress) for s in args.seeds]
-        for config in args.configs
-    }
+    runs = {c.stem: [seed_config(c, s, args.overrides, args.group) for s in args.seeds] for c in args.configs}
+    rows = {stem: [run_config(cfg, progress) for cfg in cfgs] for stem, cfgs in runs.items()}
     cfg = load_config(args.configs[0], [*args.overrides, f"name={args.group}", f"wandb.group={args.group}"])
     body = section_body(rows, cfg, args.seeds, args.overrides, args.title)
-    first_runs = {}
-    for config in args.configs:
-        first = seed_config(config, args.seeds[0], args.overrides, args.group)
-        first_runs[config.stem] = evaluated_dir(Path(first.output_dir) / first.name, rows[config.stem][0])
+    first_runs = {stem: evaluated_dir(run_dir(cfgs[0]), rows[stem][0]) for stem, cfgs in runs.items()}
     figure = overlay_figure(first_runs, args.results.parent / "images" / f"results_{args.group}.png")
     if figure is not None:
         link = figure.relative_to(args.results.parent).as_posix()

@@ -21,6 +21,7 @@ from wsol.errors import CheckpointError, ConfigError
 
 log = logging.getLogger(__name__)
 EPOCH_FILE = re.compile(r"epoch_(\d+)\.pth$")
+CHECKPOINT_CHOICES = ("last", "best")  # values of eval.checkpoint
 
 
 def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
@@ -82,13 +83,11 @@ def load_latest(directory: Path) -> dict[str, Any] | None:
     return None
 
 
-CHECKPOINT_CHOICES = ("last", "best")
-
-
 def check_checkpoint_choice(choice: str) -> None:
     """Reject an ``eval.checkpoint`` value other than ``last`` or ``best``."""
     if choice not in CHECKPOINT_CHOICES:
-        raise ConfigError(f"eval.checkpoint: unknown choice {choice!r} (known: 'last', 'best')")
+        known = ", ".join(map(repr, CHECKPOINT_CHOICES))
+        raise ConfigError(f"eval.checkpoint: unknown choice {choice!r} (known: {known})")
 
 
 def load_evaluated(directory: Path, choice: str) -> dict[str, Any]:
