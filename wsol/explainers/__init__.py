@@ -26,7 +26,8 @@ with ``@EXPLAINERS.register(name)`` in its own module of this package):
   "layer"``) or the input's (``space = "input"``), on the images' device. Maps are
   raw: no normalisation or resizing (evaluation min-max normalises and resizes them);
   they are non-negative when the class declares ``non_negative = True`` (a final ReLU,
-  or absolute values).
+  or absolute values). Methods that read a transformer's attention (``rollout``) declare
+  ``needs_tokens = True`` and explain token backbones only.
 * runs the model in eval mode for the call and restores every submodule's own
   train/eval flag afterwards; takes gradients with ``torch.autograd.grad`` only down to
   what it differentiates (the target layer, or the input for pixel methods), so

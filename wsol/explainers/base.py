@@ -153,11 +153,13 @@ class Explainer(abc.ABC):
 
     Class attributes: ``space`` is ``"layer"`` (maps at the target layer's resolution)
     or ``"input"`` (at the image's; ``target_layer`` is then ignored), and
-    ``non_negative`` says whether maps are guaranteed ``>= 0``.
+    ``non_negative`` says whether maps are guaranteed ``>= 0``, and ``needs_tokens`` that the
+    method reads a token backbone's attention (it explains transformers only).
     """
 
     space: ClassVar[Literal["layer", "input"]] = "layer"
     non_negative: ClassVar[bool] = True
+    needs_tokens: ClassVar[bool] = False
 
     def __init__(
         self, model: nn.Module, target_layer: nn.Module | str | None = None, *, differentiable: bool = False

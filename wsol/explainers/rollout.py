@@ -28,6 +28,8 @@ FUSIONS = {"mean": lambda a: a.mean(1), "max": lambda a: a.amax(1), "min": lambd
 
 @EXPLAINERS.register("rollout")
 class AttentionRollout(Explainer):
+    needs_tokens = True
+
     def __init__(
         self,
         model: nn.Module,

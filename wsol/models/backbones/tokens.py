@@ -91,15 +91,19 @@ class TokenBackbone(Backbone):
     ``forward`` returns a :class:`TokenFeatures`: block ``i``'s patch tokens as a ``(B, C, h, w)``
     map for each block up to ``cfg.feature_stage`` (later blocks are removed); the last map is
     taken after the model's final norm, the others are raw block outputs. The model is built
-    with ``dynamic_img_size=True``, so the grid follows the input: ``(H // p, W // p)`` for
-    patch size ``p`` (position embeddings are resampled by timm; rows and columns of pixels
-    beyond a multiple of ``p`` are not seen). ``cfg.options`` go to ``timm.create_model``: a
-    CPU-sized DeiT is ``deit_tiny_patch16_224`` with ``{patch_size: 8, depth: 4, img_size: 128}``;
-    the same code takes a full DeiT with no options.
+    with ``dynamic_img_size=True``, so the grid follows the input: ``(H / p, W / p)`` for
+    patch size ``p`` (position embeddings are resampled by timm); sides that are not
+    multiples of ``p`` are refused (timm's ``dynamic_img_pad=True`` option pads them instead,
+    with a grid of ``ceil(H / p)`` rows whose last one is partly padding). ``cfg.options`` go
+    to ``timm.create_model``: a CPU-sized DeiT is ``deit_tiny_patch16_224`` with
+    ``{patch_size: 8, depth: 4, img_size: 128}``; the same code takes a full DeiT with no options.
 
     Blocks inserted with :meth:`insert_after` see (and return) the block's patch-token map;
     prefix tokens pass them untouched. ``keep_attention = True`` (set by heads that need it,
-    e.g. TS-CAM) records every block's attention probabilities in each forward pass.
+    e.g. TS-CAM) records every block's attention probabilities in each forward pass; the
+    blocks then compute attention explicitly instead of with torch's fused kernel, which is
+    also what a second derivative through the model needs (the fused CPU kernel has none:
+    set it for differentiable input-gradient maps, e.g. ``saliency`` with ``differentiable=True``).
     """
 
     def __init__(self, cfg: BackboneConfig) -> None:
@@ -125,6 +129,7 @@ class TokenBackbone(Backbone):
 
     def forward(self, images: Tensor) -> TokenFeatures:
         body = self.body
+        self._check_size(images)
         patches = body.patch_embed(images)  # (B, h, w, C) with dynamic_img_size
         self.token_layout = layout = TokenLayout(self.prefix_names, tuple(patches.shape[1:3]))
         tokens = body.norm_pre(body.patch_drop(body._pos_embed(patches)))
@@ -137,6 +142,17 @@ class TokenBackbone(Backbone):
         outputs[-1] = body.norm(outputs[-1])
         maps = [layout.to_map(t) for t in outputs]
         return TokenFeatures(maps, layout, layout.prefix_tokens(outputs[-1]), attentions)
+
+    def _check_size(self, images: Tensor) -> None:
+        embed = self.body.patch_embed
+        if embed.dynamic_img_pad:
+            return
+        patch = tuple(embed.patch_size)
+        if images.shape[-2] % patch[0] or images.shape[-1] % patch[1]:
+            raise WSOLError(
+                f"input of {images.shape[-2]}x{images.shape[-1]} pixels is not a multiple of the "
+                f"{patch[0]}x{patch[1]} patch size (or set model.backbone.options.dynamic_img_pad: true)"
+            )
 
     @contextlib.contextmanager
     def recording_attention(self) -> Iterator[list[Tensor]]:
