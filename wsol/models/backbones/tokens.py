@@ -56,8 +56,14 @@ class TokenLayout:
 
     def to_tokens(self, tokens: Tensor, maps: Tensor) -> Tensor:
         """``tokens (B, N, C)`` with its patch tokens replaced by ``maps (B, C, h, w)`` (inverse of
-        :meth:`to_map`)."""
-        return torch.cat([tokens[:, : self.num_prefix], maps.flatten(2).transpose(1, 2)], dim=1)
+        :meth:`to_map`). Maps of ``k * B`` images (a block that stacks ``k`` versions of the
+        batch, e.g. EIL's erased branch) get the prefix tokens repeated ``k`` times in the same order."""
+        prefix = tokens[:, : self.num_prefix]
+        if maps.shape[0] != prefix.shape[0]:
+            if maps.shape[0] % prefix.shape[0]:
+                raise WSOLError(f"maps of {maps.shape[0]} images do not extend tokens of {prefix.shape[0]}")
+            prefix = prefix.repeat(maps.shape[0] // prefix.shape[0], 1, 1)
+        return torch.cat([prefix, maps.flatten(2).transpose(1, 2)], dim=1)
 
     def prefix_tokens(self, tokens: Tensor) -> dict[str, Tensor]:
         """``{name: (B, C)}`` for each prefix token of ``tokens (B, N, C)``."""
