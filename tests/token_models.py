@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from wsol.config.schema import BackboneConfig
-from wsol.models.heads import HEADS
+from wsol.models import heads
 
 TOKENS = BackboneConfig(
     name="deit_tiny_patch16_224", options={"patch_size": 8, "depth": 2, "embed_dim": 32, "num_heads": 2}
@@ -12,4 +12,4 @@ TOKENS = BackboneConfig(
 
 def backbone_for(head: str, default: BackboneConfig) -> BackboneConfig:
     """Heads that read a transformer's attention (``needs_tokens``, e.g. TS-CAM) get :data:`TOKENS`."""
-    return TOKENS if getattr(HEADS.get(head), "needs_tokens", False) else default
+    return TOKENS if getattr(heads.HEADS.get(head), "needs_tokens", False) else default  # as patched
