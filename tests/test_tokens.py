@@ -256,3 +256,13 @@ def test_rollout_definition(fusion: str) -> None:
         expected.append(flow[0, 2:].reshape(5, 3))
     ours = create_explainer({"name": "rollout", "head_fusion": fusion}, net)(x)
     np.testing.assert_allclose(ours.numpy(), np.stack(expected), rtol=1e-5)
+
+
+def test_cam_at_the_last_stage_module_is_the_heads_map(model: Logits) -> None:
+    """The last stage module is the final norm: CAM there reproduces the CAM head's own maps."""
+    x, targets = images(), torch.tensor([3, 0, 1])
+    layer = model.m.backbone.stage_modules[-1]
+    ours = create_explainer({"name": "cam", "classifier": "m.head.classifier"}, model, layer)(x, targets)
+    with torch.no_grad():
+        expected = model.m(x).localization_map(targets)
+    torch.testing.assert_close(ours, expected)

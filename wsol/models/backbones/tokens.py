@@ -96,7 +96,9 @@ class TokenBackbone(Backbone):
 
     ``forward`` returns a :class:`TokenFeatures`: block ``i``'s patch tokens as a ``(B, C, h, w)``
     map for each block up to ``cfg.feature_stage`` (later blocks are removed); the last map is
-    taken after the model's final norm, the others are raw block outputs. The model is built
+    taken after the model's final norm, the others are raw block outputs. ``stage_modules``
+    follow suit: the blocks, the last one replaced by the final norm (so the default explainer
+    layer, the last stage module, sees the tokens the head classifies). The model is built
     with ``dynamic_img_size=True``, so the grid follows the input: ``(H / p, W / p)`` for
     patch size ``p`` (position embeddings are resampled by timm); sides that are not
     multiples of ``p`` are refused (timm's ``dynamic_img_pad=True`` option pads them instead,
@@ -129,7 +131,7 @@ class TokenBackbone(Backbone):
         self.body.blocks = self.body.blocks[: cfg.feature_stage % depth + 1]
         self.prefix_names = prefix_names(self.body)
         self.channels = [self.body.embed_dim] * len(self.body.blocks)
-        self.stage_modules = list(self.body.blocks)
+        self.stage_modules = [*self.body.blocks[:-1], self.body.norm]
         self.keep_attention = False
         self.token_layout: TokenLayout | None = None
 
