@@ -265,4 +265,4 @@ def test_cam_at_the_last_stage_module_is_the_heads_map(model: Logits) -> None:
     ours = create_explainer({"name": "cam", "classifier": "m.head.classifier"}, model, layer)(x, targets)
     with torch.no_grad():
         expected = model.m(x).localization_map(targets)
-    torch.testing.assert_close(ours, expected)
+    torch.testing.assert_close(ours, expected, rtol=1e-4, atol=1e-5 * float(expected.abs().max()))
