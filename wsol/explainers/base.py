@@ -166,6 +166,7 @@ class Explainer(abc.ABC):
     ) -> None:
         self.model = model
         self.differentiable = differentiable
+        self.tokens: nn.Module | None = None
         if self.space == "layer":
             if target_layer is None:
                 raise ConfigError(f"explainer {type(self).__name__} needs a target layer")
