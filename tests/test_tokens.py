@@ -72,6 +72,21 @@ def hooks_left(model: nn.Module) -> int:
 # --- the backbone ------------------------------------------------------------------------
 
 
+@settings(max_examples=20, deadline=None)
+@given(prefix=st.integers(0, 3), rows=st.integers(1, 4), cols=st.integers(1, 4), copies=st.integers(1, 3))
+def test_layout_round_trip(prefix: int, rows: int, cols: int, copies: int) -> None:
+    """``to_tokens(t, to_map(t)) == t``; maps of ``k`` stacked batches get the prefix ``k`` times."""
+    layout = TokenLayout(tuple(f"p{i}" for i in range(prefix)), (rows, cols))
+    tokens = torch.randn(2, prefix + rows * cols, 5)
+    maps = layout.to_map(tokens)
+    assert maps.shape == (2, 5, rows, cols)
+    torch.testing.assert_close(layout.to_tokens(tokens, maps), tokens)
+    stacked = layout.to_tokens(tokens, torch.cat([maps] * copies))
+    torch.testing.assert_close(stacked, torch.cat([tokens] * copies))
+    with pytest.raises(WSOLError, match="do not fit"):
+        layout.to_map(tokens[:, 1:] if prefix + rows * cols > 1 else torch.randn(2, 5, 5))
+
+
 def test_timm_names_route_by_kind() -> None:
     assert isinstance(backbone(), TokenBackbone)
     assert isinstance(create_backbone(BackboneConfig(name="resnet18")), TimmBackbone)
