@@ -49,12 +49,19 @@ def pseudo_boxes(maps: Tensor) -> Tensor:
 
 
 def box_maps(boxes: Tensor, size: tuple[int, int]) -> Tensor:
-    """``(B, H, W)`` maps: 1 at pixels whose centre lies in the normalised box, else 0."""
+    """``(B, H, W)`` maps of normalised boxes: 0 at pixels whose centre lies outside the box,
+    ``1 + r`` inside, ``r`` in ``[0, 1]`` the pixel's distance to the nearest box edge over the
+    largest such distance. Any threshold between 0 and the edge value recovers the box, and a
+    box covering the whole image does not give a constant map (which evaluation would
+    normalise to zeros: no box at all)."""
     ys = (torch.arange(size[0], device=boxes.device, dtype=boxes.dtype) + 0.5) / size[0]
     xs = (torch.arange(size[1], device=boxes.device, dtype=boxes.dtype) + 0.5) / size[1]
-    inside_y = (ys >= boxes[:, 1:2]) & (ys <= boxes[:, 3:4])
-    inside_x = (xs >= boxes[:, 0:1]) & (xs <= boxes[:, 2:3])
-    return (inside_y[:, :, None] & inside_x[:, None, :]).to(boxes.dtype)
+    dy = torch.minimum(ys - boxes[:, 1:2], boxes[:, 3:4] - ys)  # (B, H): > 0 inside
+    dx = torch.minimum(xs - boxes[:, 0:1], boxes[:, 2:3] - xs)  # (B, W)
+    depth = torch.minimum(dy[:, :, None], dx[:, None, :])
+    inside = depth >= 0
+    ramp = depth.clamp(min=0) / depth.flatten(1).amax(1).clamp(min=1e-12)[:, None, None]
+    return torch.where(inside, 1 + ramp, 0.0)
 
 
 @METHODS.register("psol")
@@ -71,8 +78,8 @@ class PSOL(PC1):
         ``L = CE(classifier) + box_weight * MSE(localizer(x), pseudo_box(x))``
 
     (the paper's mean squared error on normalised box coordinates). Maps at evaluation: the
-    localizer's box drawn as a binary map at the input resolution (:func:`box_maps`); the
-    classifier gives the logits.
+    localizer's box drawn at the input resolution (:func:`box_maps`: 0 outside, rising from 1
+    at the edges inside); the classifier gives the logits.
 
     Differs from the paper: PSOL runs DDT once, before training, on an ImageNet-pretrained
     network and trains the localizer afterwards; wsol runs DDT on the classifier's backbone
