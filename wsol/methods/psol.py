@@ -19,7 +19,9 @@ from wsol.models.output import ModelOutput
 
 class BoxLocalizer(nn.Module):
     """A backbone and a linear regressor on its pooled last features: ``(B, 4)`` boxes
-    ``[x0, y0, x1, y1]`` in ``[0, 1]`` (sigmoid outputs, each pair sorted)."""
+    ``[x0, y0, x1, y1]`` in ``[0, 1]``, from a centre ``(cx, cy)`` and size ``(w, h)`` (sigmoid
+    outputs) clipped to the image. At initialisation the box is about the image's central
+    half, not a degenerate point."""
 
     def __init__(self, backbone: nn.Module, channels: int) -> None:
         super().__init__()
@@ -27,9 +29,8 @@ class BoxLocalizer(nn.Module):
         self.regressor = nn.Linear(channels, 4)
 
     def forward(self, images: Tensor) -> Tensor:
-        raw = torch.sigmoid(self.regressor(self.backbone(images)[-1].mean(dim=(2, 3))))
-        low, high = torch.minimum(raw[:, :2], raw[:, 2:]), torch.maximum(raw[:, :2], raw[:, 2:])
-        return torch.cat([low, high], dim=1)
+        centre, size = torch.sigmoid(self.regressor(self.backbone(images)[-1].mean(dim=(2, 3)))).split(2, 1)
+        return torch.cat([centre - size / 2, centre + size / 2], dim=1).clamp(0, 1)
 
 
 def pseudo_boxes(maps: Tensor) -> Tensor:
