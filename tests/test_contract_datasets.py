@@ -59,7 +59,6 @@ def test_every_fixture_is_a_registered_member() -> None:
 @pytest.mark.parametrize("name", ALL)
 def test_ids_classes_and_declared_ground_truth(name: str, datasets: dict) -> None:
     dataset, fixture = read(name, datasets)
-    assert isinstance(dataset, WSOLDataset)
     assert len(dataset) == len(dataset.image_ids) > 0
     assert all(isinstance(i, str) and i for i in dataset.image_ids)
     assert len(set(dataset.image_ids)) == len(dataset), "image ids must be unique"

@@ -207,7 +207,7 @@ def _without(kind: str) -> Callable[[Sample], None]:
 @pytest.mark.parametrize("kind", sorted(GROUND_TRUTH_KINDS))
 def test_requires_names_exactly_the_ground_truth_read(name: str, kind: str) -> None:
     requires = METRICS.get(name).requires
-    assert requires and requires <= GROUND_TRUTH_KINDS, f"{name}: requires {set(requires)}"
+    assert requires <= GROUND_TRUTH_KINDS, f"{name}: requires {set(requires)}"
     maps, targets, predictions = stream(10, 4)
     for sample in targets[1:]:
         _without(kind)(sample)
