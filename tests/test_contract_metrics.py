@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wsol.data.dataset import GROUND_TRUTH_KINDS
 from wsol.data.sample import Sample
@@ -108,9 +110,11 @@ def _is_float(value: Any) -> bool:
 
 
 @pytest.mark.parametrize("name", ALL)
-@pytest.mark.parametrize("at", [1, 3, 5])
-def test_merged_shards_equal_one_accumulator_exactly(name: str, at: int) -> None:
-    data = stream(0)
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 2**16), n=st.integers(2, 8), choice=st.data())
+def test_merged_shards_equal_one_pass_exactly(name: str, seed: int, n: int, choice: st.DataObject) -> None:
+    at = choice.draw(st.integers(1, n - 1), label="split at")
+    data = stream(seed, n)
     whole = fed(name, data)
     first, second = split(data, at)
     merged = fed(name, first)
