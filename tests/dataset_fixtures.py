@@ -274,14 +274,16 @@ class DatasetFixture:
     Attributes:
         write: writes the tree into the given root folder.
         split: the split to read.
-        options: spec options besides ``name`` and ``root``.
         ground_truth: every kind of ground truth the fixture holds (the member must declare it).
+        annotations: glob (under the root) of the files holding the ground truth.
+        options: spec options besides ``name`` and ``root``.
         generates: the member creates a missing root itself (so a missing root is no error).
     """
 
     write: Callable[[Path], Any]
     split: str
     ground_truth: frozenset[str]
+    annotations: str
     options: dict[str, Any] | None = None
     generates: bool = False
 
@@ -302,6 +304,14 @@ def _csv_with_boxes_and_masks(root: Path) -> None:
         gray(root / "masks" / name, mask)
 
 
+def _voc_two_images(root: Path) -> None:
+    voc_tree(root, ("a1", "b2"))
+
+
+def _generated(root: Path) -> None:
+    """Nothing: the member generates its data on first use."""
+
+
 BOXES_MASKS = frozenset({"boxes", "masks"})
 FIXATIONS = frozenset({"fixations"})
 EVERY_KIND = frozenset({"boxes", "masks", "parts", "fixations"})
@@ -309,14 +319,14 @@ WSOLEVAL_ROOTS = {"image_root": "images", "mask_root": "masks"}
 SYNTHPARTS = {"seed": 1, "num_train": 2, "num_val": 2, "num_test": 0, "image_size": 64, "workers": 1}
 
 FIXTURES: dict[str, DatasetFixture] = {
-    "cat2000": DatasetFixture(cat2000_tree, "train", FIXATIONS),
-    "coco": DatasetFixture(coco_tree, "val", BOXES_MASKS, {"skip_bad_samples": True}),
-    "folder_csv": DatasetFixture(_csv_with_boxes_and_masks, "train", BOXES_MASKS),
-    "mit1003": DatasetFixture(mit_tree, "all", FIXATIONS),
-    "osie": DatasetFixture(osie_tree, "all", FIXATIONS, {"skip_bad_samples": True}),
-    "pets": DatasetFixture(pets_tree, "train", frozenset({"boxes", "masks", "parts"})),
-    "salicon": DatasetFixture(salicon_tree, "val", FIXATIONS),
-    "synthparts": DatasetFixture(lambda root: None, "val", EVERY_KIND, SYNTHPARTS, generates=True),
-    "voc": DatasetFixture(lambda root: voc_tree(root, ("a1", "b2")), "val", BOXES_MASKS, {"masks": True}),
-    "wsoleval": DatasetFixture(wsoleval_tree, "test", EVERY_KIND, WSOLEVAL_ROOTS),
+    "cat2000": DatasetFixture(cat2000_tree, "train", FIXATIONS, "trainSet/FIXATIONLOCS/*/*.mat"),
+    "coco": DatasetFixture(coco_tree, "val", BOXES_MASKS, "annotations/*.json", {"skip_bad_samples": True}),
+    "folder_csv": DatasetFixture(_csv_with_boxes_and_masks, "train", BOXES_MASKS, "annotations.csv"),
+    "mit1003": DatasetFixture(mit_tree, "all", FIXATIONS, "ALLFIXATIONMAPS/*_fixPts.jpg"),
+    "osie": DatasetFixture(osie_tree, "all", FIXATIONS, "data/eye/*.mat", {"skip_bad_samples": True}),
+    "pets": DatasetFixture(pets_tree, "train", frozenset({"boxes", "masks", "parts"}), "data/**/*.json"),
+    "salicon": DatasetFixture(salicon_tree, "val", FIXATIONS, "annotations/*.json"),
+    "synthparts": DatasetFixture(_generated, "val", EVERY_KIND, "*/metadata/val/*.txt", SYNTHPARTS, True),
+    "voc": DatasetFixture(_voc_two_images, "val", BOXES_MASKS, "Annotations/*.xml", {"masks": True}),
+    "wsoleval": DatasetFixture(wsoleval_tree, "test", EVERY_KIND, "metadata/test/*.txt", WSOLEVAL_ROOTS),
 }

@@ -216,3 +216,20 @@ def test_unreadable_image_names_the_file_or_the_image(name: str, tmp_path: Path)
     message = _one_line(info)
     image_id = re.compile(rf"(?<![\w.-]){re.escape(dataset.image_ids[0])}(?![\w-])")
     assert image_id.search(message) or any(str(p) in message for p in broken), message
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_unreadable_annotations_name_the_file(name: str, tmp_path: Path) -> None:
+    fixture = fixture_of(name)
+    root = tmp_path / name
+    written(name, root)
+    broken = sorted(root.glob(fixture.annotations))
+    assert broken, f"no file matches the fixture's annotations {fixture.annotations!r}"
+    for path in broken:
+        path.write_bytes(b"not, an annotation\n")
+    with pytest.raises(DataError) as info:
+        dataset = create_dataset(fixture.spec(name, root), split=fixture.split)
+        for index in range(len(dataset)):
+            dataset.load_sample(index)
+    message = _one_line(info)
+    assert any(str(p) in message for p in broken), message
