@@ -219,14 +219,18 @@ def test_unreadable_image_names_the_file_or_the_image(name: str, tmp_path: Path)
 
 
 @pytest.mark.parametrize("name", ALL)
-def test_unreadable_annotations_name_the_file(name: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("damage", ["corrupt", "missing"])
+def test_unreadable_annotations_name_the_file(name: str, damage: str, tmp_path: Path) -> None:
     fixture = fixture_of(name)
     root = tmp_path / name
     written(name, root)
     broken = sorted(root.glob(fixture.annotations))
     assert broken, f"no file matches the fixture's annotations {fixture.annotations!r}"
     for path in broken:
-        path.write_bytes(b"not, an annotation\n")
+        if damage == "corrupt":
+            path.write_bytes(b"not, an annotation\n")
+        else:
+            path.unlink()
     with pytest.raises(DataError) as info:
         dataset = create_dataset(fixture.spec(name, root), split=fixture.split)
         for index in range(len(dataset)):
