@@ -7,6 +7,7 @@ without one fails here with the name of the file to add it to.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -41,15 +42,17 @@ def written(name: str, root: Path) -> tuple[WSOLDataset, DatasetFixture]:
 
 
 @pytest.fixture(scope="module")
-def datasets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[WSOLDataset, DatasetFixture]]:
-    """Each member read from one tree, shared by the tests that only read it."""
-    base = tmp_path_factory.mktemp("datasets")
-    return {name: written(name, base / name) for name in ALL if name in FIXTURES}
+def read(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], tuple[WSOLDataset, DatasetFixture]]:
+    """``read(name)``: the member read from one tree, written on first use and shared by the
+    tests that only read it."""
+    base, cache = tmp_path_factory.mktemp("datasets"), {}
 
+    def get(name: str) -> tuple[WSOLDataset, DatasetFixture]:
+        if name not in cache:
+            cache[name] = written(name, base / name)
+        return cache[name]
 
-def read(name: str, datasets: dict) -> tuple[WSOLDataset, DatasetFixture]:
-    fixture_of(name)
-    return datasets[name]
+    return get
 
 
 def test_every_fixture_is_a_registered_member() -> None:
@@ -57,8 +60,8 @@ def test_every_fixture_is_a_registered_member() -> None:
 
 
 @pytest.mark.parametrize("name", ALL)
-def test_ids_classes_and_declared_ground_truth(name: str, datasets: dict) -> None:
-    dataset, fixture = read(name, datasets)
+def test_ids_classes_and_declared_ground_truth(name: str, read: Callable) -> None:
+    dataset, fixture = read(name)
     assert len(dataset) == len(dataset.image_ids) > 0
     assert all(isinstance(i, str) and i for i in dataset.image_ids)
     assert len(set(dataset.image_ids)) == len(dataset), "image ids must be unique"
@@ -135,8 +138,8 @@ def check_sample(sample: Sample, dataset: WSOLDataset, index: int) -> set[str]:
 
 
 @pytest.mark.parametrize("name", ALL)
-def test_samples_keep_the_sample_conventions(name: str, datasets: dict) -> None:
-    dataset, _ = read(name, datasets)
+def test_samples_keep_the_sample_conventions(name: str, read: Callable) -> None:
+    dataset, _ = read(name)
     held: set[str] = set()
     for index in range(len(dataset)):
         sample = dataset.load_sample(index)
@@ -146,8 +149,8 @@ def test_samples_keep_the_sample_conventions(name: str, datasets: dict) -> None:
 
 
 @pytest.mark.parametrize("name", ALL)
-def test_load_target_is_the_sample_without_pixels(name: str, datasets: dict) -> None:
-    dataset, _ = read(name, datasets)
+def test_load_target_is_the_sample_without_pixels(name: str, read: Callable) -> None:
+    dataset, _ = read(name)
     for index in range(len(dataset)):
         sample, target = dataset.load_sample(index), dataset.load_target(index)
         assert target.image is None
@@ -163,8 +166,8 @@ def _same(a: object, b: object) -> bool:
 
 
 @pytest.mark.parametrize("name", ALL)
-def test_items_are_transformed_samples_with_their_index(name: str, datasets: dict) -> None:
-    dataset, _ = read(name, datasets)
+def test_items_are_transformed_samples_with_their_index(name: str, read: Callable) -> None:
+    dataset, _ = read(name)
     dataset.transform = TRANSFORMS.build("wsol_eval", image_size=16)
     last = len(dataset) - 1
     try:
