@@ -39,10 +39,16 @@ HEADLINE_LABELS = dict(HEADLINE)
 DIAGNOSTIC_PREFIX = "partial/"
 PARTIAL_HIGHLIGHTING_INDEX = f"{DIAGNOSTIC_PREFIX}partial_highlighting_index"
 
-# Curves (arrays) in results: the shared x axis and the y keys' patterns (regexes).
+
+def box_curve(mode: str, iou: int | str) -> str:
+    """Box accuracy against the threshold for contour ``mode`` (``multi``, ``single``) at IoU ``iou`` (%)."""
+    return f"curve_{mode}_iou{iou}"
+
+
+# Curves (arrays) in results: the shared x axis and the y keys (or their regexes).
 THRESHOLDS = "thresholds"
-CURVE_BOX_MULTI = r"curve_multi_iou(\d+)"
-CURVE_BOX_SINGLE = r"curve_single_iou(\d+)"
+CURVE_BOX_MULTI = box_curve("multi", r"(\d+)")
+CURVE_BOX_SINGLE = box_curve("single", r"(\d+)")
 CURVE_PRECISION = "curve_precision"
 CURVE_RECALL = "curve_recall"
 CURVE_PIOU = "curve_piou"
