@@ -20,6 +20,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from wsol import keys
 from wsol.data.dataset import GROUND_TRUTH_KINDS
 from wsol.data.sample import Sample
 from wsol.errors import DataError
@@ -189,6 +190,20 @@ def test_keys_shared_by_members_hold_the_same_number() -> None:
         for b in ALL:
             for key in results[a].keys() & results[b].keys() if a < b else ():
                 assert np.array_equal(results[a][key], results[b][key]), f"{a} and {b} disagree on {key}"
+
+
+def test_result_names_that_wsol_keys_declares_are_produced_by_the_members() -> None:
+    """Consumers (summary, compare, W&B) read metric results by the names in :mod:`wsol.keys`."""
+    results: dict[str, Any] = {}
+    for name in ALL:
+        results.update(fed(name, stream(11)).compute())
+    from_evaluation = {keys.TOP1, keys.GT_KNOWN_LOC}  # made by the evaluation loop and protocol
+    declared = {key for key, _ in keys.HEADLINE} - from_evaluation
+    declared |= {keys.THRESHOLDS, keys.CURVE_PRECISION, keys.CURVE_RECALL, keys.CURVE_PIOU}
+    declared |= {keys.PIOU_THRESHOLD, keys.PARTIAL_HIGHLIGHTING_INDEX}
+    assert declared <= results.keys(), f"in wsol.keys, made by no metric: {sorted(declared - set(results))}"
+    for pattern in (keys.CURVE_BOX_MULTI, keys.CURVE_BOX_SINGLE):
+        assert any(re.fullmatch(pattern, key) for key in results), pattern
 
 
 def _without(kind: str) -> Callable[[Sample], None]:
