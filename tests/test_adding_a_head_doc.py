@@ -1,4 +1,4 @@
-"""docs/adding_a_head.md runs: its example head registers and keeps the HEADS contract."""
+"""docs/adding_a_head.md runs: its example head and attention layer register and keep their contracts."""
 
 import re
 from pathlib import Path

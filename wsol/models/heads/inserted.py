@@ -31,8 +31,8 @@ class InsertedBlocksHead(nn.Module):
     """An attention layer after each of the backbone's ``stages``, then a CAM head on the last stage.
 
     ``layer`` names an :data:`~wsol.models.layers.ATTENTION` layer (a name, or a spec
-    ``{name: ..., **options}``); one is built per stage of ``stages`` for that stage's
-    channels. The head runs the backbone itself, stage by stage
+    ``{name: ..., **options}``; default ``cbam``); one is built per stage of ``stages`` for
+    that stage's channels. The head runs the backbone itself, stage by stage
     (:meth:`~wsol.models.backbones.base.Backbone.run_stage`): each chosen stage's output is
     replaced by its layer's output before later stages and the CAM head see it, so the
     layers act as blocks inserted into the backbone (Hu et al. and Woo et al. place theirs
