@@ -74,6 +74,13 @@ class ConvNet(Backbone):
         self.channels = self.channels[:num_stages]
         self.stage_modules = list(self.stages)
 
+    @property
+    def runs_stagewise(self) -> bool:
+        return True
+
+    def run_stage(self, index: int, x: Tensor) -> Tensor:
+        return self.stages[index](x)
+
     def forward(self, images: Tensor) -> list[Tensor]:
         features, x = [], images
         for stage in self.stages:
