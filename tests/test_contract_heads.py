@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from token_models import backbone_for
 
 from wsol.config.schema import BackboneConfig
 from wsol.errors import ConfigError
@@ -19,9 +20,11 @@ NUM_CLASSES = 5
 IMAGES = torch.randn(2, 3, 64, 48, generator=torch.Generator().manual_seed(0))
 
 
-def tiny_backbone() -> Backbone:
+def tiny_backbone(head: str = "cam") -> Backbone:
+    """The tiny convnet; a tiny DeiT for heads that read a transformer's attention (TS-CAM)."""
     torch.manual_seed(0)
-    return create_backbone(BackboneConfig(name="convnet", options={"width": 8, "blocks": 1}))
+    convnet = BackboneConfig(name="convnet", options={"width": 8, "blocks": 1})
+    return create_backbone(backbone_for(head, convnet))
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +36,7 @@ def features() -> tuple[list[int], list[torch.Tensor]]:
 
 @pytest.mark.parametrize("name", ALL)
 def test_returned_maps_are_those_map_kind_declares(name: str) -> None:
-    backbone = tiny_backbone()
+    backbone = tiny_backbone(name)
     head = HEADS.build(name, in_channels=backbone.channels, num_classes=NUM_CLASSES, backbone=backbone)
     out = head(backbone(IMAGES))
     assert out.logits.shape == (2, NUM_CLASSES)
