@@ -106,12 +106,15 @@ class TokenBackbone(Backbone):
     to ``timm.create_model``: a CPU-sized DeiT is ``deit_tiny_patch16_224`` with
     ``{patch_size: 8, depth: 4, img_size: 128}``; the same code takes a full DeiT with no options.
 
-    Blocks inserted with :meth:`insert_after` see (and return) the block's patch-token map;
-    prefix tokens pass them untouched. ``keep_attention = True`` (set by heads that need it,
-    e.g. TS-CAM) records every block's attention probabilities in each forward pass; the
-    blocks then compute attention explicitly instead of with torch's fused kernel, which is
-    also what a second derivative through the model needs (the fused CPU kernel has none:
-    set it for differentiable input-gradient maps, e.g. ``saliency`` with ``differentiable=True``).
+    Blocks inserted with :meth:`insert_after` (ADL, EIL) see (and return) the block's patch-token
+    map; prefix tokens pass them untouched. It does not run stage by stage (``run_stage``): a
+    stage's map alone lacks the prefix tokens the next block needs, so heads that place
+    layers between stages (``runs_backbone``: se, cbam, ...) refuse it with a config error.
+    ``keep_attention = True`` (set by heads that need it, e.g. TS-CAM) records every block's
+    attention probabilities in each forward pass; the blocks then compute attention
+    explicitly instead of with torch's fused kernel, which is also what a second derivative
+    through the model needs (the fused CPU kernel has none: set it for differentiable
+    input-gradient maps, e.g. ``saliency`` with ``differentiable=True``).
     """
 
     def __init__(self, cfg: BackboneConfig) -> None:
