@@ -11,6 +11,7 @@ from token_models import backbone_for
 
 from wsol.config.schema import BackboneConfig
 from wsol.errors import ConfigError
+from wsol.models import WSOLModel
 from wsol.models.backbones import create_backbone
 from wsol.models.backbones.base import Backbone
 from wsol.models.heads import HEADS
@@ -38,7 +39,7 @@ def features() -> tuple[list[int], list[torch.Tensor]]:
 def test_returned_maps_are_those_map_kind_declares(name: str) -> None:
     backbone = tiny_backbone(name)
     head = HEADS.build(name, in_channels=backbone.channels, num_classes=NUM_CLASSES, backbone=backbone)
-    out = head(backbone(IMAGES))
+    out = WSOLModel(backbone, head)(IMAGES)  # a head that runs the backbone itself is called with both
     assert out.logits.shape == (2, NUM_CLASSES)
     if head.map_kind == "class":
         assert out.class_maps is not None and out.class_maps.ndim == 4, "class heads return (B, K, h, w) maps"
@@ -57,5 +58,9 @@ def test_built_without_a_backbone_it_works_or_asks_for_one(name: str, features: 
         head = HEADS.build(name, key="model.head", in_channels=channels, num_classes=NUM_CLASSES)
     except ConfigError as error:
         assert "backbone" in str(error) and "\n" not in str(error), str(error)
+        return
+    if getattr(head, "runs_backbone", False):  # called as head(backbone, images)
+        backbone = tiny_backbone(name).eval()
+        assert head.eval()(backbone, IMAGES).logits.shape == (2, NUM_CLASSES)
         return
     assert head.eval()(maps).logits.shape == (2, NUM_CLASSES)
