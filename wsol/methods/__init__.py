@@ -16,7 +16,7 @@ the one model it set up (it may keep references to blocks it inserted). A method
 :func:`wsol.engine.cascade.run_cascade`. Docstrings give the paper, the reference code
 and its default hyper-parameters.
 
-Members: ``vanilla``, ``has``, ``cutmix``, ``adl``, ``acol``, ``eil`` and the cascade
+Members: ``vanilla``, ``has``, ``cutmix``, ``adl``, ``acol``, ``spg``, ``eil`` and the cascade
 ``adversarial_erasing``; shared masks and fills live in :mod:`wsol.methods.erasing`.
 """
 
