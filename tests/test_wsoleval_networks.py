@@ -133,3 +133,45 @@ def test_imagenet_weights_from_a_torchvision_file(tmp_path):
     torch.save(source, tmp_path / "vgg16.pth")
     with pytest.raises(CheckpointError, match=r"features\.28\.bias"):
         wsol_network("vgg16", "cam", False, f"model.backbone.pretrained={tmp_path / 'vgg16.pth'}")
+
+
+@pytest.mark.parametrize(("arch", "kind"), [("inception_v3", "spg"), ("vgg16", "acol")])
+def test_converted_checkpoint_round_trip(tmp_path, arch, kind):
+    """Reference-shaped checkpoint -> tools/convert_checkpoint.py -> wsol checkpoint -> same outputs."""
+    from tools.convert_checkpoint import main as convert
+
+    torch.manual_seed(2)
+    reference = NETWORKS[arch](kind, False).eval()
+    saved = {"architecture": arch, "epoch": 7, "optimizer": {},
+             "state_dict": {f"module.{k}": v for k, v in reference.state_dict().items()}}
+    torch.save(saved, tmp_path / "last_checkpoint.pth.tar")
+    config = CONFIGS / "ilsvrc" / f"{kind}_{arch}.yaml"
+    out = tmp_path / "converted.pth"
+    assert convert([str(tmp_path / "last_checkpoint.pth.tar"), "--config", str(config), "--out", str(out),
+                    f"data.dataset.num_classes={K}"]) == 0
+    state = torch.load(out, map_location="cpu", weights_only=False)
+    assert state["num_classes"] == K and state["epoch"] == 7
+    cfg = load_config(None, ["model.backbone.pretrained=false"], base=state["config"])  # as tools/eval_loc.py
+    model = build_model(cfg.model, state["num_classes"])
+    method = METHODS.build(cfg.method, key="method")
+    method.setup(model)
+    model.load_state_dict(state["model"])
+    model.eval()
+    images, labels = torch.randn(2, 3, 64, 64), torch.tensor([0, 4])
+    with torch.no_grad():
+        logits, maps = method.localization_map(model, images, labels)
+        torch.testing.assert_close(logits, reference(images)["logits"], rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(minmax(maps), minmax(reference(images, labels, return_cam=True)), rtol=0, atol=1e-4)
+
+
+def test_converting_a_mismatched_checkpoint_lists_the_keys(tmp_path, capsys):
+    from tools.convert_checkpoint import main as convert
+    from wsol.cli import run_cli
+
+    torch.save({"state_dict": NETWORKS["resnet50"]("cam", False).state_dict()}, tmp_path / "ckpt.pth")
+    argv = [str(tmp_path / "ckpt.pth"), "--config", str(CONFIGS / "cub" / "acol_resnet50.yaml"),
+            "--out", str(tmp_path / "out.pth"), f"data.dataset.num_classes={K}"]
+    assert run_cli(convert, argv) == 2
+    message = capsys.readouterr().err.strip()
+    assert "fc.weight" in message and "head.branch_b.convs.0.weight" in message and "\n" not in message
+    assert not (tmp_path / "out.pth").exists()
