@@ -64,16 +64,18 @@ def test_guidance_loss_on_kept_pixels_only():
     ],
 )
 def test_bad_thresholds_raise(spec):
-    with pytest.raises(ConfigError, match="method.thresholds"):
+    with pytest.raises(ConfigError, match=r"method\.thresholds"):
         METHODS.build(spec, key="method")
 
 
 def test_branches_read_the_configured_stages_and_add_three_losses():
     torch.manual_seed(0)
     model = build_model(ModelConfig(backbone=BackboneConfig(name="convnet", options={"width": 8})), 3)
-    with pytest.raises(ConfigError, match="method.c_stage"):
+    with pytest.raises(ConfigError, match=r"method\.c_stage"):
         METHODS.build({"name": "spg", "c_stage": 9}).setup(model)
-    method = METHODS.build({"name": "spg", "b1_stage": 0, "b2_stage": 1, "branch_channels": 16, "mask_size": 32})
+    method = METHODS.build(
+        {"name": "spg", "b1_stage": 0, "b2_stage": 1, "branch_channels": 16, "mask_size": 32}
+    )
     method.setup(model)
     assert model.head.b1[0].in_channels == 8 and model.head.b2[0].in_channels == 16
     assert model.head.c[0].in_channels == 64
@@ -82,7 +84,8 @@ def test_branches_read_the_configured_stages_and_add_three_losses():
     loss, output = method.training_step(model, images, labels)
     assert set(output.aux_losses) == {"spg_b1", "spg_b2", "spg_c"}
     assert loss.item() == pytest.approx(
-        torch.nn.functional.cross_entropy(output.logits, labels).item() + sum(v.item() for v in output.aux_losses.values())
+        torch.nn.functional.cross_entropy(output.logits, labels).item()
+        + sum(v.item() for v in output.aux_losses.values())
     )
     model.eval()
     assert model(images).aux_losses == {}

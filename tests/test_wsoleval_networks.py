@@ -32,7 +32,11 @@ CASES += [(arch, "cam", True) for arch in NETWORKS] + [("vgg16", "acol", True), 
 def wsol_network(arch: str, kind: str, large: bool, *overrides: str):
     cfg = load_config(
         CONFIGS / "cub" / f"{kind}_{arch}.yaml",
-        ["model.backbone.pretrained=false", f"model.backbone.options.large_feature_map={str(large).lower()}", *overrides],
+        [
+            "model.backbone.pretrained=false",
+            f"model.backbone.options.large_feature_map={str(large).lower()}",
+            *overrides,
+        ],
     )
     model = build_model(cfg.model, K)
     method = METHODS.build(cfg.method, key="method")
@@ -71,7 +75,9 @@ def test_logits_and_cams_equal_the_reference(arch, kind, large):
     torch.testing.assert_close(minmax(maps), minmax(expected_cams), rtol=0, atol=1e-5)
 
 
-@pytest.mark.parametrize(("arch", "kind"), [("vgg16", "acol"), ("vgg16", "spg"), ("resnet50", "spg"), ("resnet50", "acol")])
+@pytest.mark.parametrize(
+    ("arch", "kind"), [("vgg16", "acol"), ("vgg16", "spg"), ("resnet50", "spg"), ("resnet50", "acol")]
+)
 def test_training_losses_equal_the_reference(arch, kind):
     reference, model, method = paired(arch, kind, False)
     reference.train(), model.train()
@@ -99,7 +105,9 @@ def test_module_prefix_and_unmatched_keys():
     assert set(reference_to_wsol(state, model, "resnet50", "vanilla")) == set(model.state_dict())
     state["module.extra.weight"] = torch.zeros(1)
     del state["module.fc.bias"]
-    with pytest.raises(CheckpointError, match=r"unmatched reference keys \[extra.weight\].*head.classifier.bias"):
+    with pytest.raises(
+        CheckpointError, match=r"unmatched reference keys \[extra.weight\].*head.classifier.bias"
+    ):
         reference_to_wsol(state, model, "resnet50", "vanilla")
 
 
@@ -113,15 +121,15 @@ def test_vgg_keys_follow_the_convolution_order():
 
 
 def test_imagenet_weights_offline_is_one_line_error():
-    with mock.patch("torch.hub.load_state_dict_from_url", side_effect=OSError("network unreachable")):
-        with pytest.raises(ConfigError) as err:
-            wsol_network("resnet50", "cam", False, "model.backbone.pretrained=torchvision")
+    offline = mock.patch("torch.hub.load_state_dict_from_url", side_effect=OSError("network unreachable"))
+    with offline, pytest.raises(ConfigError) as err:
+        wsol_network("resnet50", "cam", False, "model.backbone.pretrained=torchvision")
     message = str(err.value)
     assert "\n" not in message and "resnet50-19c8e357.pth" in message and isinstance(err.value, WSOLError)
 
 
 def test_imagenet_weights_from_a_torchvision_file(tmp_path):
-    """A torchvision-format file (the reference's pretrained_path) loads into the trunk, SPG's conv4/5 included."""
+    """A torchvision-format file (the reference's pretrained_path) loads into the trunk, SPG's conv4/5 too."""
     torch.manual_seed(1)
     source = NETWORKS["vgg16"]("cam", False).state_dict()
     source = {k: v for k, v in source.items() if k.startswith("features.")}
@@ -142,13 +150,28 @@ def test_converted_checkpoint_round_trip(tmp_path, arch, kind):
 
     torch.manual_seed(2)
     reference = NETWORKS[arch](kind, False).eval()
-    saved = {"architecture": arch, "epoch": 7, "optimizer": {},
-             "state_dict": {f"module.{k}": v for k, v in reference.state_dict().items()}}
+    saved = {
+        "architecture": arch,
+        "epoch": 7,
+        "optimizer": {},
+        "state_dict": {f"module.{k}": v for k, v in reference.state_dict().items()},
+    }
     torch.save(saved, tmp_path / "last_checkpoint.pth.tar")
     config = CONFIGS / "ilsvrc" / f"{kind}_{arch}.yaml"
     out = tmp_path / "converted.pth"
-    assert convert([str(tmp_path / "last_checkpoint.pth.tar"), "--config", str(config), "--out", str(out),
-                    f"data.dataset.num_classes={K}"]) == 0
+    assert (
+        convert(
+            [
+                str(tmp_path / "last_checkpoint.pth.tar"),
+                "--config",
+                str(config),
+                "--out",
+                str(out),
+                f"data.dataset.num_classes={K}",
+            ]
+        )
+        == 0
+    )
     state = torch.load(out, map_location="cpu", weights_only=False)
     assert state["num_classes"] == K and state["epoch"] == 7
     cfg = load_config(None, ["model.backbone.pretrained=false"], base=state["config"])  # as tools/eval_loc.py
@@ -161,7 +184,9 @@ def test_converted_checkpoint_round_trip(tmp_path, arch, kind):
     with torch.no_grad():
         logits, maps = method.localization_map(model, images, labels)
         torch.testing.assert_close(logits, reference(images)["logits"], rtol=1e-4, atol=1e-4)
-        torch.testing.assert_close(minmax(maps), minmax(reference(images, labels, return_cam=True)), rtol=0, atol=1e-4)
+        torch.testing.assert_close(
+            minmax(maps), minmax(reference(images, labels, return_cam=True)), rtol=0, atol=1e-4
+        )
 
 
 def test_converting_a_mismatched_checkpoint_lists_the_keys(tmp_path, capsys):
@@ -169,8 +194,14 @@ def test_converting_a_mismatched_checkpoint_lists_the_keys(tmp_path, capsys):
     from wsol.cli import run_cli
 
     torch.save({"state_dict": NETWORKS["resnet50"]("cam", False).state_dict()}, tmp_path / "ckpt.pth")
-    argv = [str(tmp_path / "ckpt.pth"), "--config", str(CONFIGS / "cub" / "acol_resnet50.yaml"),
-            "--out", str(tmp_path / "out.pth"), f"data.dataset.num_classes={K}"]
+    argv = [
+        str(tmp_path / "ckpt.pth"),
+        "--config",
+        str(CONFIGS / "cub" / "acol_resnet50.yaml"),
+        "--out",
+        str(tmp_path / "out.pth"),
+        f"data.dataset.num_classes={K}",
+    ]
     assert run_cli(convert, argv) == 2
     message = capsys.readouterr().err.strip()
     assert "fc.weight" in message and "head.branch_b.convs.0.weight" in message and "\n" not in message

@@ -56,7 +56,10 @@ def acol_forward(self, feature, labels, return_cam):
 
 def acol_classifier(c_in):
     return nn.Sequential(
-        nn.Conv2d(c_in, 1024, 3, padding=1), nn.ReLU(), nn.Conv2d(1024, 1024, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(c_in, 1024, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(1024, 1024, 3, padding=1),
+        nn.ReLU(),
         nn.Conv2d(1024, K, 1),
     )
 
@@ -69,14 +72,22 @@ def spg_outputs(feat_map, labels, b1, b2, c, return_cam):
     up = nn.Upsample(size=(224, 224), mode="bilinear")
     attention = normalize(up(feat_map.detach())[range(len(labels)), labels].unsqueeze(1))
     fused = (torch.sigmoid(up(b1.detach())) + torch.sigmoid(up(b2.detach()))) / 2
-    return {"attention": attention, "fused_attention": fused, "logits": logits, "logits_b1": b1,
-            "logits_b2": b2, "logits_c": c}
+    return {
+        "attention": attention,
+        "fused_attention": fused,
+        "logits": logits,
+        "logits_b1": b1,
+        "logits_b2": b2,
+        "logits_c": c,
+    }
 
 
 def spg_branches(module, b_in1, b_in2, width, c_in):
     module.SPG_B_1a = nn.Sequential(nn.Conv2d(b_in1, width, 3, padding=1), nn.ReLU(True))
     module.SPG_B_2a = nn.Sequential(nn.Conv2d(b_in2, width, 3, padding=1), nn.ReLU(True))
-    module.SPG_B_shared = nn.Sequential(nn.Conv2d(width, width, 3, padding=1), nn.ReLU(True), nn.Conv2d(width, 1, 1))
+    module.SPG_B_shared = nn.Sequential(
+        nn.Conv2d(width, width, 3, padding=1), nn.ReLU(True), nn.Conv2d(width, 1, 1)
+    )
     module.SPG_C = nn.Sequential(nn.Conv2d(c_in, 512, 3, padding=1), nn.ReLU(True), nn.Conv2d(512, 1, 1))
 
 
@@ -84,12 +95,50 @@ def spg_branches(module, b_in1, b_in2, width, c_in):
 
 C3 = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M"]
 VGG = {
-    ("cam", False): C3 + [512, 512, 512, "M", 512, 512, 512],
-    ("cam", True): C3 + [512, 512, 512, 512, 512, 512],
-    ("acol", False): [64, 64, "M1", 128, 128, "M1", 256, 256, 256, "M1", 512, 512, 512, "M1", 512, 512, 512, "M2"],
-    ("acol", True): [64, 64, "M1", 128, 128, "M1", 256, 256, 256, "M1", 512, 512, 512, "M2", 512, 512, 512, "M2"],
-    ("adl", False): C3 + ["A", 512, 512, 512, "A", "M", 512, 512, 512, "A"],
-    ("adl", True): C3 + ["A", 512, 512, 512, "A", 512, 512, 512, "A"],
+    ("cam", False): [*C3, 512, 512, 512, "M", 512, 512, 512],
+    ("cam", True): [*C3, 512, 512, 512, 512, 512, 512],
+    ("acol", False): [
+        64,
+        64,
+        "M1",
+        128,
+        128,
+        "M1",
+        256,
+        256,
+        256,
+        "M1",
+        512,
+        512,
+        512,
+        "M1",
+        512,
+        512,
+        512,
+        "M2",
+    ],
+    ("acol", True): [
+        64,
+        64,
+        "M1",
+        128,
+        128,
+        "M1",
+        256,
+        256,
+        256,
+        "M1",
+        512,
+        512,
+        512,
+        "M2",
+        512,
+        512,
+        512,
+        "M2",
+    ],
+    ("adl", False): [*C3, "A", 512, 512, 512, "A", "M", 512, 512, 512, "A"],
+    ("adl", True): [*C3, "A", 512, 512, 512, "A", 512, 512, 512, "A"],
     ("spg", False): C3,
     ("spg", True): C3,
 }
@@ -193,7 +242,9 @@ class ResNet(nn.Module):
             self.layer3 = nn.Sequential(l3[0], ADL(*adl), *l3[1:])
         else:
             self.layer3 = nn.Sequential(*l3)
-        self.layer4 = nn.Sequential(l4[0], ADL(*adl), *l4[1:], ADL(*adl)) if kind == "adl" else nn.Sequential(*l4)
+        self.layer4 = (
+            nn.Sequential(l4[0], ADL(*adl), *l4[1:], ADL(*adl)) if kind == "adl" else nn.Sequential(*l4)
+        )
         if kind in ("cam", "adl"):
             self.fc = nn.Linear(2048, K)
         elif kind == "acol":

@@ -23,9 +23,13 @@ from wsol.models.wsoleval_weights import convert_reference_checkpoint
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("source", type=Path, help="wsolevaluation checkpoint (*_checkpoint.pth.tar)")
-    parser.add_argument("--config", type=Path, required=True, help="wsol config of the same network and method")
+    parser.add_argument(
+        "--config", type=Path, required=True, help="wsol config of the same network and method"
+    )
     parser.add_argument("--out", type=Path, required=True, help="wsol checkpoint to write")
     parser.add_argument("overrides", nargs="*", help="dot-list overrides of the config")
     args = parser.parse_intermixed_args(argv)

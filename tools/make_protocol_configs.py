@@ -1,4 +1,4 @@
-"""Write configs/{cub,ilsvrc,openimages}/<method>_<arch>.yaml: wsolevaluation's protocol for 6 methods x 3 networks.
+"""Write configs/{cub,ilsvrc,openimages}/<method>_<arch>.yaml: the wsolevaluation protocol.
 
     python tools/make_protocol_configs.py            # (re)write the 54 files
     python tools/make_protocol_configs.py --check    # exit 1 if a file differs from the table
@@ -24,26 +24,57 @@ UNKNOWN = "published best value unknown"
 
 DATASETS = {
     "cub": dict(
-        folder="CUB", classes=200, metric="MaxBoxAccV2", epochs=50, decay=15,
+        folder="CUB",
+        classes=200,
+        metric="MaxBoxAccV2",
+        epochs=50,
+        decay=15,
         epochs_src="wsolevaluation issues #38/#60 (user reports of the sheet); " + UNKNOWN,
     ),
     "ilsvrc": dict(
-        folder="ILSVRC", classes=1000, metric="MaxBoxAccV2", epochs=10, decay=3,
+        folder="ILSVRC",
+        classes=1000,
+        metric="MaxBoxAccV2",
+        epochs=10,
+        decay=3,
         epochs_src=f"{UNKNOWN}; the OpenImages README example's values",
     ),
     "openimages": dict(
-        folder="OpenImages", classes=100, metric="PxAP", epochs=10, decay=3, epochs_src="README example",
+        folder="OpenImages",
+        classes=100,
+        metric="PxAP",
+        epochs=10,
+        decay=3,
+        epochs_src="README example",
     ),
 }
 
 # README main table (test split): CAM's number, then each method's difference to it.
 PUBLISHED = {
-    "ilsvrc": {"cam": (60.0, 63.4, 63.7), "has": (0.6, 0.3, -0.3), "acol": (-2.6, 0.3, -1.4),
-               "spg": (-0.1, -0.1, -0.4), "adl": (-0.2, -2.0, 0.0), "cutmix": (-0.6, 0.5, -0.4)},
-    "cub": {"cam": (63.7, 56.7, 63.0), "has": (0.0, -3.3, 1.7), "acol": (-6.3, -0.5, 3.5),
-            "spg": (-7.4, -0.8, -2.6), "adl": (2.6, 2.1, -4.6), "cutmix": (-1.4, 0.8, -0.2)},
-    "openimages": {"cam": (58.3, 63.2, 58.5), "has": (-0.2, -5.1, -2.6), "acol": (-4.0, -6.0, -1.2),
-                   "spg": (0.0, -0.9, -1.8), "adl": (0.4, -6.4, -3.3), "cutmix": (-0.2, -0.7, -0.8)},
+    "ilsvrc": {
+        "cam": (60.0, 63.4, 63.7),
+        "has": (0.6, 0.3, -0.3),
+        "acol": (-2.6, 0.3, -1.4),
+        "spg": (-0.1, -0.1, -0.4),
+        "adl": (-0.2, -2.0, 0.0),
+        "cutmix": (-0.6, 0.5, -0.4),
+    },
+    "cub": {
+        "cam": (63.7, 56.7, 63.0),
+        "has": (0.0, -3.3, 1.7),
+        "acol": (-6.3, -0.5, 3.5),
+        "spg": (-7.4, -0.8, -2.6),
+        "adl": (2.6, 2.1, -4.6),
+        "cutmix": (-1.4, 0.8, -0.2),
+    },
+    "openimages": {
+        "cam": (58.3, 63.2, 58.5),
+        "has": (-0.2, -5.1, -2.6),
+        "acol": (-4.0, -6.0, -1.2),
+        "spg": (0.0, -0.9, -1.8),
+        "adl": (0.4, -6.4, -3.3),
+        "cutmix": (-0.2, -0.7, -0.8),
+    },
 }
 ADL_STAGES = {"vgg16": [0, 1, 2], "resnet50": [2, 4, 5], "inception_v3": [0, 3, 4]}
 SPG_STAGES = {"vgg16": (1, 2, -1, 512), "resnet50": (2, 3, -1, 1024), "inception_v3": (1, 2, -1, 512)}
@@ -57,7 +88,10 @@ def published(dataset: str, method: str, arch: str) -> float:
 
 
 def backbone(arch: str, method: str) -> list[str]:
-    lines = [f"    name: wsoleval_{arch}", "    pretrained: torchvision     # ImageNet weights (main.py --pretrained TRUE)"]
+    lines = [
+        f"    name: wsoleval_{arch}",
+        "    pretrained: torchvision     # ImageNet weights (main.py --pretrained TRUE)",
+    ]
     if arch == "inception_v3" and method == "acol":
         lines.append("    feature_stage: 3            # ACoL's classifiers read Mixed_6e (wsol/inception.py)")
     lines.append("    options:")
@@ -67,13 +101,19 @@ def backbone(arch: str, method: str) -> list[str]:
         lines.append(f"      variant: {variant}              # wsol/vgg.py configs_dict[{variant!r}]")
     if arch == "inception_v3" and method != "acol":
         p = 0.0 if method == "adl" else 0.5
-        lines.append(f"      dropout: {p}               # wsol/inception.py ({'none in InceptionAdl' if p == 0 else 'F.dropout 0.5'})")
+        lines.append(
+            f"      dropout: {p}  # wsol/inception.py ({'none in' if p == 0 else 'F.dropout in'} "
+            f"Inception{'Adl' if p == 0 else 'Cam/Spg'})"
+        )
     return lines
 
 
 def head(arch: str, method: str) -> list[str]:
     if method == "acol":
-        return ["    name: cam", "    conv_channels: [1024, 1024]  # classifier_A/B: two 3x3 convs of 1024, then 1x1"]
+        return [
+            "    name: cam",
+            "    conv_channels: [1024, 1024]  # classifier_A/B: two 3x3 convs of 1024, then 1x1",
+        ]
     if arch == "vgg16" and method != "spg":
         return ["    name: cam", "    conv_channels: [1024]     # VggCam conv6 (wsol/vgg.py)"]
     return ["    name: cam                 # GAP + linear classifier (fc / 1x1 SPG_A4 conv)"]
@@ -83,9 +123,18 @@ def method_lines(arch: str, method: str) -> list[str]:
     if method == "cam":
         return ["  name: vanilla"]
     if method == "has":
-        return ["  name: has", "  grid_sizes: [4]             # config.py has_grid_size", "  hide_prob: 0.5              # config.py has_drop_rate", "  reference_size: 224         # grid in pixels of the 224 input, as in main.py"]
+        return [
+            "  name: has",
+            "  grid_sizes: [4]             # config.py has_grid_size",
+            "  hide_prob: 0.5              # config.py has_drop_rate",
+            "  reference_size: 224         # grid in pixels of the 224 input, as in main.py",
+        ]
     if method == "acol":
-        return ["  name: acol", "  threshold: 0.7              # config.py acol_threshold", "  eval_erase_class: target    # inference.py passes the ground-truth label"]
+        return [
+            "  name: acol",
+            "  threshold: 0.7              # config.py acol_threshold",
+            "  eval_erase_class: target    # inference.py passes the ground-truth label",
+        ]
     if method == "spg":
         b1, b2, c, width = SPG_STAGES[arch]
         return [
@@ -97,15 +146,28 @@ def method_lines(arch: str, method: str) -> list[str]:
             f"  branch_channels: {width}        # SPG_B_* width",
         ]
     if method == "adl":
-        return ["  name: adl", "  drop_rate: 0.75             # config.py adl_drop_rate", "  gamma: 0.9                  # config.py adl_threshold", f"  stages: {ADL_STAGES[arch]}          # ADL positions of the reference network"]
-    return ["  name: cutmix", "  beta: 1.0                   # config.py cutmix_beta", "  prob: 1.0                   # config.py cutmix_prob"]
+        return [
+            "  name: adl",
+            "  drop_rate: 0.75             # config.py adl_drop_rate",
+            "  gamma: 0.9                  # config.py adl_threshold",
+            f"  stages: {ADL_STAGES[arch]}          # ADL positions of the reference network",
+        ]
+    return [
+        "  name: cutmix",
+        "  beta: 1.0                   # config.py cutmix_beta",
+        "  prob: 1.0                   # config.py cutmix_prob",
+    ]
 
 
 def render(dataset: str, method: str, arch: str) -> str:
     d = DATASETS[dataset]
     folder = d["folder"]
     score = published(dataset, method, arch)
-    mask_root = [f"    mask_root: dataset/{folder}     # main.py configure_mask_root"] if dataset == "openimages" else []
+    mask_root = (
+        [f"    mask_root: dataset/{folder}     # main.py configure_mask_root"]
+        if dataset == "openimages"
+        else []
+    )
     lines = [
         f"# {method} with wsolevaluation's {arch} on {folder} (Choe et al., CVPR 2020 / TPAMI 2022).",
         "# Generated by tools/make_protocol_configs.py from its table: edit the table, not this file.",
@@ -127,7 +189,7 @@ def render(dataset: str, method: str, arch: str) -> str:
         "  train_split: train            # train-weaksup",
         "  val_split: val                # train-fullsup: thresholds and model selection",
         "  test_split: test",
-        "  train_transform: wsol_train   # data_loaders.py: Resize(256), RandomCrop(224), flip, ImageNet mean/std",
+        "  train_transform: wsol_train   # data_loaders.py: Resize(256), RandomCrop(224), flip, mean/std",
         "  eval_transform: wsol_eval     # data_loaders.py: Resize(224), ImageNet mean/std",
         "model:",
         "  backbone:",
@@ -143,7 +205,7 @@ def render(dataset: str, method: str, arch: str) -> str:
         "  momentum: 0.9                 # config.py",
         "  weight_decay: 5.0e-4          # README example (config.py default 1e-4)",
         f"  epochs: {d['epochs']}                    # {d['epochs_src']}",
-        "  scheduler: step               # main.py adjust_learning_rate: x0.1 every lr_decay_frequency epochs",
+        "  scheduler: step               # main.py adjust_learning_rate: x0.1 every lr_decay_frequency",
         f"  step_size: {d['decay']}                 # lr_decay_frequency: {d['epochs_src']}",
         "  gamma: 0.1                    # main.py",
         "  warmup_epochs: 0.0",

@@ -192,7 +192,9 @@ class SPG(Method):
         }
 
     def _upsample(self, maps: Tensor) -> Tensor:
-        return F.interpolate(maps, size=(self.mask_size, self.mask_size), mode="bilinear", align_corners=False)
+        return F.interpolate(
+            maps, size=(self.mask_size, self.mask_size), mode="bilinear", align_corners=False
+        )
 
     def _mask(self, attention: Tensor, high: float, low: float) -> Tensor:
         return spg_mask(attention, high, low, self.min_foreground, self.fallback_ratio)

@@ -37,14 +37,26 @@ from wsol.models.wsol_model import build_model
 
 ARCHS = {"wsoleval_vgg16": "vgg16", "wsoleval_resnet50": "resnet50", "wsoleval_inception_v3": "inception_v3"}
 # wsol methods -> the reference network they train (its ``architecture_type``)
-METHOD_NETWORKS = {"vanilla": "cam", "has": "cam", "cutmix": "cam", "adl": "cam", "acol": "acol", "spg": "spg"}
+METHOD_NETWORKS = {
+    "vanilla": "cam",
+    "has": "cam",
+    "cutmix": "cam",
+    "adl": "cam",
+    "acol": "acol",
+    "spg": "spg",
+}
 _ACOL = {
     "classifier_A.4.": "head.branch_a.classifier.",
     "classifier_A.": "head.branch_a.convs.",
     "classifier_B.4.": "head.branch_b.classifier.",
     "classifier_B.": "head.branch_b.convs.",
 }
-_SPG = {"SPG_B_1a.": "head.b1.", "SPG_B_2a.": "head.b2.", "SPG_B_shared.": "head.shared.", "SPG_C.": "head.c."}
+_SPG = {
+    "SPG_B_1a.": "head.b1.",
+    "SPG_B_2a.": "head.b2.",
+    "SPG_B_shared.": "head.shared.",
+    "SPG_C.": "head.c.",
+}
 HEAD_PREFIXES: dict[tuple[str, str], dict[str, str]] = {
     ("vgg16", "cam"): {"conv6.": "head.convs.0.", "fc.": "head.classifier."},
     ("resnet50", "cam"): {"fc.": "head.classifier."},
@@ -85,7 +97,9 @@ def _spg_resnet(match: re.Match) -> str:
 
 def _canonical_vgg(state: dict[str, Tensor]) -> dict[str, Tensor]:
     """Number the trunk's convolutions in order and give each torchvision's index."""
-    spg = {f"SPG_A_{block}.{i}.": 7 + 3 * (block - 1) + j for block in (1, 2) for j, i in enumerate((0, 2, 4))}
+    spg = {
+        f"SPG_A_{block}.{i}.": 7 + 3 * (block - 1) + j for block in (1, 2) for j, i in enumerate((0, 2, 4))
+    }
     features = sorted({int(k.split(".")[1]) for k in state if re.match(r"features\.\d+\.", k)})
     ordinal = {f"features.{i}.": k for k, i in enumerate(features)} | spg
     out = {}
@@ -119,7 +133,9 @@ def _fit(value: Tensor, target: Tensor, key: str) -> Tensor:
     return value.to(target.dtype)
 
 
-def reference_to_wsol(state: dict[str, Tensor], model: nn.Module, arch: str, method: str) -> dict[str, Tensor]:
+def reference_to_wsol(
+    state: dict[str, Tensor], model: nn.Module, arch: str, method: str
+) -> dict[str, Tensor]:
     """A wsolevaluation ``main.py`` state dict as the state dict of the wsol ``model`` (built and set up).
 
     Raises :class:`CheckpointError` listing the reference keys that map nowhere and the
@@ -133,7 +149,9 @@ def reference_to_wsol(state: dict[str, Tensor], model: nn.Module, arch: str, met
     target = model.state_dict()
     out, unmatched = {}, []
     for key, value in canonical_keys(state, arch, method).items():
-        mapped = names.get(key) or next((w + key[len(r) :] for r, w in head.items() if key.startswith(r)), None)
+        mapped = names.get(key) or next(
+            (w + key[len(r) :] for r, w in head.items() if key.startswith(r)), None
+        )
         if mapped is None or mapped not in target:
             unmatched.append(key)
             continue
@@ -156,11 +174,10 @@ def load_imagenet_weights(backbone: WsolEvalBackbone, arch: str, choice: str, na
     """Load ``model.backbone.pretrained`` (``false``, ``torchvision`` or a file path) into ``backbone``."""
     if choice.lower() in ("false", "none", ""):
         return
-    if choice == "torchvision":
-        state = fetch_hub_weights(arch, name)
-    else:
-        state = read_state_dict(Path(choice))
-    trunk = {k: v for k, v in canonical_keys(state, arch, "cam").items() if not k.startswith(_NOT_IN_TRUNK[arch])}
+    state = fetch_hub_weights(arch, name) if choice == "torchvision" else read_state_dict(Path(choice))
+    trunk = {
+        k: v for k, v in canonical_keys(state, arch, "cam").items() if not k.startswith(_NOT_IN_TRUNK[arch])
+    }
     names = backbone_names(backbone)
     wanted = {k for k in names if not k.startswith(_NEW_LAYERS)}
     missing = sorted(wanted - set(trunk))
@@ -202,9 +219,9 @@ def convert_reference_checkpoint(source: Path, cfg: RunConfig) -> dict[str, Any]
         raise CheckpointError(f"{source} is not a wsolevaluation checkpoint (no 'state_dict' of tensors)")
     arch = ARCHS.get(cfg.model.backbone.name)
     if arch is None:
-        raise ConfigError(
-            f"model.backbone.name: {cfg.model.backbone.name!r} is not a wsolevaluation network (known: {sorted(ARCHS)})"
-        )
+        name = cfg.model.backbone.name
+        known = sorted(ARCHS)
+        raise ConfigError(f"model.backbone.name: {name!r} is not a wsolevaluation network (known: {known})")
     method_name = cfg.method.get("name", "vanilla")
     num_classes = int(cfg.data.dataset.get("num_classes") or _classifier_rows(state, source))
     backbone = dataclasses.replace(cfg.model.backbone, pretrained="false")

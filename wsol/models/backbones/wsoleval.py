@@ -113,7 +113,9 @@ def _options(cfg: BackboneConfig, defaults: dict[str, object]) -> dict[str, obje
         hint = did_you_mean(unknown[0], defaults)
         raise ConfigError(f"model.backbone.options: unknown option {unknown[0]!r} for {cfg.name}{hint}")
     if cfg.stride_one_stages:
-        raise ConfigError(f"model.backbone.stride_one_stages: {cfg.name} uses options.large_feature_map instead")
+        raise ConfigError(
+            f"model.backbone.stride_one_stages: {cfg.name} uses options.large_feature_map instead"
+        )
     return {**defaults, **cfg.options}
 
 
@@ -178,7 +180,11 @@ def wsoleval_vgg16(cfg: BackboneConfig) -> WsolEvalBackbone:
         return name, nn.MaxPool2d(2, 2)
 
     s0: OrderedDict = OrderedDict()
-    for first, c_in, c_out, n, name in ((0, 3, 64, 2, "pool1"), (2, 64, 128, 2, "pool2"), (4, 128, 256, 3, "pool3")):
+    for first, c_in, c_out, n, name in (
+        (0, 3, 64, 2, "pool1"),
+        (2, 64, 128, 2, "pool2"),
+        (4, 128, 256, 3, "pool3"),
+    ):
         _vgg_convs(s0, _vgg_block(first, c_in, c_out, n))
         s0.update([pool(name)])
     s1: OrderedDict = OrderedDict()
@@ -278,7 +284,7 @@ def _conv_relu(c_in: int, c_out: int) -> nn.Sequential:
 
 @BACKBONES.register("wsoleval_inception_v3")
 def wsoleval_inception_v3(cfg: BackboneConfig) -> WsolEvalBackbone:
-    """wsolevaluation's InceptionV3 trunk (see the module docstring); options ``large_feature_map``, ``dropout``."""
+    """wsolevaluation's InceptionV3 trunk (module docstring); options ``large_feature_map``, ``dropout``."""
     opts = _options(cfg, {"large_feature_map": False, "dropout": 0.5})
     p = float(opts["dropout"])
     stem = OrderedDict(
