@@ -2,8 +2,8 @@
 
 Every config runs two training steps and the final evaluation with a small convnet in
 place of its network (the networks themselves are checked against the reference in
-tests/test_wsoleval_networks.py); one config also runs with its real network, and a converted wsolevaluation checkpoint is
-scored by tools/eval_loc.py.
+tests/test_wsoleval_networks.py); one config also runs with its real network, and a
+converted wsolevaluation checkpoint is scored by tools/eval_loc.py.
 """
 
 from __future__ import annotations
@@ -91,7 +91,9 @@ def test_config_trains_two_steps_and_evaluates(dataset, method, arch, trees, tmp
 
 
 def test_a_config_with_its_real_network(trees, tmp_path):
-    check_results(run_training(tiny("ilsvrc", "adl", "inception_v3", trees, tmp_path), progress=False), "ilsvrc")
+    check_results(
+        run_training(tiny("ilsvrc", "adl", "inception_v3", trees, tmp_path), progress=False), "ilsvrc"
+    )
 
 
 def test_eval_loc_scores_a_converted_checkpoint(trees, tmp_path, capsys):

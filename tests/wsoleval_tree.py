@@ -42,14 +42,18 @@ def write_tree(root: Path, name: str, layout: str) -> None:
             if layout == "boxes":
                 record.boxes = [(x, y, x + side - 1, y + side - 1)]
             elif split != "train":
-                record.mask_paths, record.ignore_path = _masks(images, image_id, (x, y, side), (width, height))
+                record.mask_paths, record.ignore_path = _masks(
+                    images, image_id, (x, y, side), (width, height)
+                )
             records.append(record)
         write_split_metadata(metadata / split, records)
         if layout == "masks" and split == "test":
             (metadata / split / IMAGE_SIZES).write_text("")
 
 
-def _masks(images: Path, image_id: str, square: tuple[int, int, int], size: tuple[int, int]) -> tuple[list[str], str]:
+def _masks(
+    images: Path, image_id: str, square: tuple[int, int, int], size: tuple[int, int]
+) -> tuple[list[str], str]:
     """An instance mask and an ignore mask (a band right of the object), both at half resolution."""
     x, y, side = square
     width, height = size
