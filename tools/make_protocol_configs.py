@@ -2,6 +2,7 @@
 
     python tools/make_protocol_configs.py            # (re)write the 54 files
     python tools/make_protocol_configs.py --check    # exit 1 if a file differs from the table
+    python tools/make_protocol_configs.py --table    # print the published numbers (docs/protocol.md)
 
 Every value carries its source in a comment: ``config.py`` (the default of
 clovaai/wsolevaluation's ``config.py``), ``main.py`` / ``data_loaders.py`` / ``wsol/*.py``
@@ -221,10 +222,25 @@ def render(dataset: str, method: str, arch: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def markdown_table() -> str:
+    """The published number of every config, one row per dataset and method."""
+    rows = ["| config (`configs/<dataset>/<method>_<arch>.yaml`) | metric | vgg16 | inception_v3 | resnet50 |"]
+    rows.append("|---|---|---|---|---|")
+    for dataset, spec in DATASETS.items():
+        for method in METHODS:
+            cells = [f"{published(dataset, method, arch):.1f}" for arch in ("vgg16", "inception_v3", "resnet50")]
+            rows.append(f"| `{dataset}/{method}_*` | {spec['metric']} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only report files that differ from the table")
+    parser.add_argument("--table", action="store_true", help="print the published numbers as Markdown")
     args = parser.parse_args(argv)
+    if args.table:
+        print(markdown_table())
+        return 0
     stale = []
     for dataset in DATASETS:
         for method in METHODS:
