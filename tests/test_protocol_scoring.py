@@ -1,4 +1,4 @@
-"""Saved maps scored on OpenImages metadata as published: no image sizes, no images, masks at their own size."""
+"""Saved maps scored on OpenImages metadata as published: no sizes, no images, masks at their own size."""
 
 from __future__ import annotations
 
@@ -40,7 +40,8 @@ def openimages_layout(root: Path) -> list[Sample]:
         np.save(maps / f"{stem}.npy", rng.random((224, 224)))
         union = grid(masks / names[0]) | grid(masks / names[1])
         ignored = grid(masks / f"{stem}_ignore.png") & ~union
-        expected.append(Sample(image_id, None, 0, size=(224, 224), mask=union.astype(np.uint8), ignore=ignored))
+        union = union.astype(np.uint8)
+        expected.append(Sample(image_id, None, 0, size=(224, 224), mask=union, ignore=ignored))
     (meta / "image_ids.txt").write_text("".join(f"{i}\n" for i in SIZES))
     (meta / "class_labels.txt").write_text("".join(f"{i},0\n" for i in SIZES))
     (meta / "image_sizes.txt").write_text("")

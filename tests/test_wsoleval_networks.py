@@ -76,7 +76,7 @@ def test_logits_and_cams_equal_the_reference(arch, kind, large):
 
 
 @pytest.mark.parametrize(
-    ("arch", "kind"), [("vgg16", "acol"), ("vgg16", "spg"), ("resnet50", "spg"), ("resnet50", "acol")]
+    ("arch", "kind"), [("vgg16", "acol"), ("vgg16", "spg"), ("resnet50", "spg")]
 )
 def test_training_losses_equal_the_reference(arch, kind):
     reference, model, method = paired(arch, kind, False)

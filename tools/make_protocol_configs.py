@@ -83,7 +83,7 @@ SPG_STAGES = {"vgg16": (1, 2, -1, 512), "resnet50": (2, 3, -1, 1024), "inception
 
 def published(dataset: str, method: str, arch: str) -> float:
     """The README main table's number for ``method`` with ``arch`` on ``dataset``."""
-    column = ("vgg16", "inception_v3", "resnet50").index(arch)
+    column = ARCHS.index(arch)  # the table's column order
     cam = PUBLISHED[dataset]["cam"][column]
     return round(cam + (0.0 if method == "cam" else PUBLISHED[dataset][method][column]), 1)
 
@@ -224,11 +224,11 @@ def render(dataset: str, method: str, arch: str) -> str:
 
 def markdown_table() -> str:
     """The published number of every config, one row per dataset and method."""
-    rows = ["| config (`configs/<dataset>/<method>_<arch>.yaml`) | metric | vgg16 | inception_v3 | resnet50 |"]
+    rows = ["| config (`configs/<dataset>/<method>_<arch>.yaml`) | metric | " + " | ".join(ARCHS) + " |"]
     rows.append("|---|---|---|---|---|")
     for dataset, spec in DATASETS.items():
         for method in METHODS:
-            cells = [f"{published(dataset, method, arch):.1f}" for arch in ("vgg16", "inception_v3", "resnet50")]
+            cells = [f"{published(dataset, method, arch):.1f}" for arch in ARCHS]
             rows.append(f"| `{dataset}/{method}_*` | {spec['metric']} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 

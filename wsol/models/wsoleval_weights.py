@@ -32,9 +32,14 @@ from torch import Tensor, nn
 from wsol.config import RunConfig, to_dict
 from wsol.errors import CheckpointError, ConfigError
 from wsol.methods import METHODS
-from wsol.models.backbones.wsoleval import TV_VGG_CONVS, WsolEvalBackbone, hub_url, read_state_dict
+from wsol.models.backbones.wsoleval import TV_VGG_CONVS, WsolEvalBackbone
 from wsol.models.wsol_model import build_model
 
+HUB_URLS = {  # the files wsolevaluation's model_urls name
+    "vgg16": "https://download.pytorch.org/models/vgg16-397923af.pth",
+    "resnet50": "https://download.pytorch.org/models/resnet50-19c8e357.pth",
+    "inception_v3": "https://download.pytorch.org/models/inception_v3_google-1a9a5a14.pth",
+}
 ARCHS = {"wsoleval_vgg16": "vgg16", "wsoleval_resnet50": "resnet50", "wsoleval_inception_v3": "inception_v3"}
 # wsol methods -> the reference network they train (its ``architecture_type``)
 METHOD_NETWORKS = {
@@ -190,7 +195,7 @@ def load_imagenet_weights(backbone: WsolEvalBackbone, arch: str, choice: str, na
 
 def fetch_hub_weights(arch: str, name: str) -> dict[str, Tensor]:
     """The ImageNet file of ``arch`` through ``torch.hub`` (cached; downloaded if online)."""
-    url = hub_url(arch)
+    url = HUB_URLS[arch]
     try:
         return torch.hub.load_state_dict_from_url(url, map_location="cpu", progress=False, check_hash=False)
     except Exception as err:  # URLError, HTTPError, OSError, ...
@@ -243,3 +248,14 @@ def _classifier_rows(state: dict[str, Tensor], source: Path) -> int:
             if candidate in state:
                 return state[candidate].shape[0]
     raise CheckpointError(f"{source}: cannot tell the number of classes; set data.dataset.num_classes")
+
+
+def read_state_dict(path: Path) -> dict[str, Tensor]:
+    """A torchvision-format state dict from a local file (one-line error if unreadable)."""
+    if not path.is_file():
+        raise ConfigError(f"model.backbone.pretrained: weights file not found: {path}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types for corrupt files
+        raise CheckpointError(f"cannot read weights file {path}: {err}") from None
+    return state.get("state_dict", state) if isinstance(state, dict) else state

@@ -49,7 +49,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
-from pathlib import Path
 
 import torch
 from torch import Tensor, nn
@@ -57,15 +56,10 @@ from torchvision.models.inception import BasicConv2d, InceptionA, InceptionC
 from torchvision.models.resnet import Bottleneck
 
 from wsol.config.schema import BackboneConfig
-from wsol.errors import CheckpointError, ConfigError, did_you_mean
+from wsol.errors import ConfigError, did_you_mean
 from wsol.models.backbones import BACKBONES
 from wsol.models.backbones.base import Backbone
 
-HUB_URLS = {  # the files wsolevaluation's model_urls name
-    "vgg16": "https://download.pytorch.org/models/vgg16-397923af.pth",
-    "resnet50": "https://download.pytorch.org/models/resnet50-19c8e357.pth",
-    "inception_v3": "https://download.pytorch.org/models/inception_v3_google-1a9a5a14.pth",
-}
 VGG_VARIANTS = ("cam", "acol", "spg")
 TV_VGG_CONVS = (0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28)  # torchvision features.<i> of conv k
 
@@ -197,10 +191,11 @@ def wsoleval_vgg16(cfg: BackboneConfig) -> WsolEvalBackbone:
         s3 = nn.Sequential(
             nn.Conv2d(512, 512, 3, padding=1), nn.ReLU(True), nn.Conv2d(512, 512, 3, padding=1), nn.ReLU(True)
         )
-        _init(s3, _xavier)
         stages = [(nn.Sequential(s0), 256, "features."), (nn.Sequential(s1), 512, "features.")]
         stages += [(nn.Sequential(s2), 512, "features."), (s3, 512, "SPG_A_3.")]
-        return _finish(WsolEvalBackbone(stages, num_body=1), cfg, "vgg16")
+        net = WsolEvalBackbone(stages, num_body=1)
+        _init(net, _xavier)
+        return _finish(net, cfg, "vgg16")
     if not large or acol:
         s2.update([pool("pool4", 1 if large else 2)])
     _vgg_convs(s2, _vgg_block(10, 512, 512, 3))
@@ -324,18 +319,3 @@ def wsoleval_inception_v3(cfg: BackboneConfig) -> WsolEvalBackbone:
     _init(net, _xavier)
     return _finish(net, cfg, "inception_v3")
 
-
-def hub_url(arch: str) -> str:
-    """The ImageNet weights file wsolevaluation downloads for ``arch``."""
-    return HUB_URLS[arch]
-
-
-def read_state_dict(path: Path) -> dict[str, Tensor]:
-    """A torchvision-format state dict from a local file (one-line error if unreadable)."""
-    if not path.is_file():
-        raise ConfigError(f"model.backbone.pretrained: weights file not found: {path}")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises many types for corrupt files
-        raise CheckpointError(f"cannot read weights file {path}: {err}") from None
-    return state.get("state_dict", state) if isinstance(state, dict) else state
