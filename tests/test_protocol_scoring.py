@@ -6,9 +6,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 from wsol.data.sample import Sample
-from wsol.engine.eval_run import evaluate_scoremaps
+from wsol.errors import DataError
+from wsol.evaluation.scoremaps import ScoremapEval, evaluate_scoremaps
 from wsol.metrics import METRICS
 
 SIZES = {"test/a/0.jpg": (60, 40), "test/a/1.jpg": (33, 50), "test/b/2.jpg": (48, 48)}
@@ -51,12 +53,26 @@ def openimages_layout(root: Path) -> list[Sample]:
 
 def test_openimages_as_published_scores_like_the_reference(tmp_path):
     expected_targets = openimages_layout(tmp_path)
-    out = evaluate_scoremaps(
-        tmp_path / "scoremaps", tmp_path / "metadata", "test", tmp_path / "masks", 0.01, progress=False
-    )
+    maps, masks = tmp_path / "scoremaps", tmp_path / "masks"
+    out = evaluate_scoremaps(ScoremapEval(maps, tmp_path / "metadata", mask_root=masks, progress=False))
     reference = METRICS.build({"name": "pxap", "input_maps": "prepared"})
     for target in expected_targets:
         stem = target.image_id.removesuffix(".jpg")
         reference.update([np.load(tmp_path / "scoremaps" / f"{stem}.npy")], [target])
     assert out["num_images"] == len(SIZES)
     assert out["pxap"] == reference.compute()["pxap"]
+
+
+def test_maps_named_with_the_extension_are_read_and_a_missing_map_names_both_files(tmp_path):
+    openimages_layout(tmp_path)
+    maps, masks = tmp_path / "scoremaps", tmp_path / "masks"
+    job = ScoremapEval(maps, tmp_path / "metadata", mask_root=masks, progress=False)
+    before = evaluate_scoremaps(job)["pxap"]
+    (maps / "test/a/0.npy").rename(maps / "test/a/0.jpg.npy")  # as wsolevaluation's inference.py saves it
+    assert evaluate_scoremaps(job)["pxap"] == before
+    (maps / "test/a/0.jpg.npy").unlink()
+    with pytest.raises(DataError) as err:
+        evaluate_scoremaps(job)
+    message = str(err.value)
+    assert message.startswith("test/a/0.jpg: score map not found")
+    assert str(maps / "test/a/0.npy") in message and str(maps / "test/a/0.jpg.npy") in message

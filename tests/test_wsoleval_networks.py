@@ -15,6 +15,7 @@ import pytest
 import torch
 from wsoleval_reference import NETWORKS, K, acol_loss, spg_loss
 
+import wsol
 from wsol.config import load_config
 from wsol.errors import CheckpointError, ConfigError, WSOLError
 from wsol.methods import METHODS
@@ -75,9 +76,7 @@ def test_logits_and_cams_equal_the_reference(arch, kind, large):
     torch.testing.assert_close(minmax(maps), minmax(expected_cams), rtol=0, atol=1e-5)
 
 
-@pytest.mark.parametrize(
-    ("arch", "kind"), [("vgg16", "acol"), ("vgg16", "spg"), ("resnet50", "spg")]
-)
+@pytest.mark.parametrize(("arch", "kind"), [("vgg16", "acol"), ("vgg16", "spg"), ("resnet50", "spg")])
 def test_training_losses_equal_the_reference(arch, kind):
     reference, model, method = paired(arch, kind, False)
     reference.train(), model.train()
@@ -145,7 +144,7 @@ def test_imagenet_weights_from_a_torchvision_file(tmp_path):
 
 @pytest.mark.parametrize(("arch", "kind"), [("inception_v3", "spg"), ("vgg16", "acol")])
 def test_converted_checkpoint_round_trip(tmp_path, arch, kind):
-    """Reference-shaped checkpoint -> tools/convert_checkpoint.py -> wsol checkpoint -> same outputs."""
+    """Reference-shaped checkpoint -> tools/convert_checkpoint.py -> wsol.load_model -> same outputs."""
     from tools.convert_checkpoint import main as convert
 
     torch.manual_seed(2)
@@ -172,17 +171,11 @@ def test_converted_checkpoint_round_trip(tmp_path, arch, kind):
         )
         == 0
     )
-    state = torch.load(out, map_location="cpu", weights_only=False)
-    assert state["num_classes"] == K and state["epoch"] == 7
-    cfg = load_config(None, ["model.backbone.pretrained=false"], base=state["config"])  # as tools/eval_loc.py
-    model = build_model(cfg.model, state["num_classes"])
-    method = METHODS.build(cfg.method, key="method")
-    method.setup(model)
-    model.load_state_dict(state["model"])
-    model.eval()
+    localizer = wsol.load_model(out)
+    assert localizer.num_classes == K and torch.load(out, weights_only=False)["epoch"] == 7
     images, labels = torch.randn(2, 3, 64, 64), torch.tensor([0, 4])
     with torch.no_grad():
-        logits, maps = method.localization_map(model, images, labels)
+        logits, maps = localizer(images, labels)
         torch.testing.assert_close(logits, reference(images)["logits"], rtol=1e-4, atol=1e-4)
         torch.testing.assert_close(
             minmax(maps), minmax(reference(images, labels, return_cam=True)), rtol=0, atol=1e-4

@@ -21,25 +21,20 @@ Canonical names then map onto wsol's modules through the backbone's
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from wsol.config import RunConfig, to_dict
 from wsol.errors import CheckpointError, ConfigError
-from wsol.methods import METHODS
-from wsol.models.backbones.wsoleval import TV_VGG_CONVS, WsolEvalBackbone
-from wsol.models.wsol_model import build_model
 
 HUB_URLS = {  # the files wsolevaluation's model_urls name
     "vgg16": "https://download.pytorch.org/models/vgg16-397923af.pth",
     "resnet50": "https://download.pytorch.org/models/resnet50-19c8e357.pth",
     "inception_v3": "https://download.pytorch.org/models/inception_v3_google-1a9a5a14.pth",
 }
+TV_VGG_CONVS = (0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28)  # torchvision features.<i> of conv k
 ARCHS = {"wsoleval_vgg16": "vgg16", "wsoleval_resnet50": "resnet50", "wsoleval_inception_v3": "inception_v3"}
 # wsol methods -> the reference network they train (its ``architecture_type``)
 METHOD_NETWORKS = {
@@ -118,7 +113,7 @@ def _canonical_vgg(state: dict[str, Tensor]) -> dict[str, Tensor]:
     return out
 
 
-def backbone_names(backbone: WsolEvalBackbone, prefix: str = "") -> dict[str, str]:
+def backbone_names(backbone: nn.Module, prefix: str = "") -> dict[str, str]:
     """canonical name -> ``prefix`` + the backbone's state-dict key, for every backbone tensor."""
     names = {}
     for key in backbone.state_dict():
@@ -175,7 +170,7 @@ def _short(keys: list[str], n: int = 12) -> str:
     return "[" + ", ".join(keys[:n]) + more + "]" if keys else "none"
 
 
-def load_imagenet_weights(backbone: WsolEvalBackbone, arch: str, choice: str, name: str) -> None:
+def load_imagenet_weights(backbone: nn.Module, arch: str, choice: str, name: str) -> None:
     """Load ``model.backbone.pretrained`` (``false``, ``torchvision`` or a file path) into ``backbone``."""
     if choice.lower() in ("false", "none", ""):
         return
@@ -205,49 +200,6 @@ def fetch_hub_weights(arch: str, name: str) -> dict[str, Tensor]:
             f"{type(err).__name__}); offline, put that file in {cache} or set model.backbone.pretrained "
             "to its path"
         ) from None
-
-
-def convert_reference_checkpoint(source: Path, cfg: RunConfig) -> dict[str, Any]:
-    """A wsol checkpoint (``model``, ``config``, ``num_classes``, ...) from a wsolevaluation ``main.py`` one.
-
-    ``cfg`` is the wsol run config of the same network and method (a protocol config);
-    ``num_classes`` comes from ``cfg.data.dataset.num_classes`` or the classifier's weight.
-    """
-    try:
-        saved = torch.load(source, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise CheckpointError(f"checkpoint not found: {source}") from None
-    except Exception as err:  # torch raises many types for corrupt files
-        raise CheckpointError(f"cannot read checkpoint {source}: {err}") from None
-    state = saved.get("state_dict", saved) if isinstance(saved, dict) else None
-    if not isinstance(state, dict) or not all(isinstance(v, Tensor) for v in state.values()):
-        raise CheckpointError(f"{source} is not a wsolevaluation checkpoint (no 'state_dict' of tensors)")
-    arch = ARCHS.get(cfg.model.backbone.name)
-    if arch is None:
-        name = cfg.model.backbone.name
-        known = sorted(ARCHS)
-        raise ConfigError(f"model.backbone.name: {name!r} is not a wsolevaluation network (known: {known})")
-    method_name = cfg.method.get("name", "vanilla")
-    num_classes = int(cfg.data.dataset.get("num_classes") or _classifier_rows(state, source))
-    backbone = dataclasses.replace(cfg.model.backbone, pretrained="false")
-    model = build_model(dataclasses.replace(cfg.model, backbone=backbone), num_classes)
-    METHODS.build(cfg.method, key="method").setup(model)
-    converted = reference_to_wsol(state, model, arch, method_name)
-    return {
-        "model": converted,
-        "config": to_dict(cfg),
-        "num_classes": num_classes,
-        "epoch": saved.get("epoch", -1) if isinstance(saved, dict) else -1,
-        "source": f"wsolevaluation checkpoint {source}",
-    }
-
-
-def _classifier_rows(state: dict[str, Tensor], source: Path) -> int:
-    for key in ("fc.weight", "SPG_A4.weight", "SPG_A_4.weight", "classifier_A.4.weight"):
-        for candidate in (key, f"module.{key}"):
-            if candidate in state:
-                return state[candidate].shape[0]
-    raise CheckpointError(f"{source}: cannot tell the number of classes; set data.dataset.num_classes")
 
 
 def read_state_dict(path: Path) -> dict[str, Tensor]:

@@ -59,9 +59,9 @@ from wsol.config.schema import BackboneConfig
 from wsol.errors import ConfigError, did_you_mean
 from wsol.models.backbones import BACKBONES
 from wsol.models.backbones.base import Backbone
+from wsol.models.wsoleval_weights import TV_VGG_CONVS, load_imagenet_weights
 
 VGG_VARIANTS = ("cam", "acol", "spg")
-TV_VGG_CONVS = (0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28)  # torchvision features.<i> of conv k
 
 
 class WsolEvalBackbone(Backbone):
@@ -118,8 +118,6 @@ def _finish(net: WsolEvalBackbone, cfg: BackboneConfig, arch: str) -> WsolEvalBa
     if not -count <= cfg.feature_stage < count:
         raise ConfigError(f"model.backbone.feature_stage: {cfg.feature_stage} out of range for {cfg.name}")
     net.truncate(cfg.feature_stage % count + 1)
-    from wsol.models.wsoleval_weights import load_imagenet_weights
-
     load_imagenet_weights(net, arch, str(cfg.pretrained), cfg.name)
     return net
 
