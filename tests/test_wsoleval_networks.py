@@ -199,3 +199,26 @@ def test_converting_a_mismatched_checkpoint_lists_the_keys(tmp_path, capsys):
     message = capsys.readouterr().err.strip()
     assert "fc.weight" in message and "head.branch_b.convs.0.weight" in message and "\n" not in message
     assert not (tmp_path / "out.pth").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "stage"),
+    [
+        ("wsoleval_vgg16", {}, 2),
+        ("wsoleval_vgg16", {"variant": "acol"}, 2),
+        ("wsoleval_resnet50", {}, 2),
+        ("wsoleval_inception_v3", {}, 1),
+    ],
+)
+def test_large_feature_map_is_a_stride_one_stage(name, options, stage):
+    """Where the reference's large map removes one stage's downsampling, stride_one_stages does the same."""
+    from wsol.config.schema import BackboneConfig
+    from wsol.models.backbones import create_backbone
+
+    large = create_backbone(BackboneConfig(name=name, options={**options, "large_feature_map": True})).eval()
+    strided = create_backbone(BackboneConfig(name=name, options=options, stride_one_stages=[stage])).eval()
+    strided.load_state_dict(large.state_dict())
+    images = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        for a, b in zip(large(images), strided(images), strict=True):
+            torch.testing.assert_close(a, b)

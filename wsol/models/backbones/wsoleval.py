@@ -31,6 +31,11 @@ stage outputs:
   dropout, conv 3x3 768->1024 (SPG_A3_1b), dropout, conv 1024->1024 (SPG_A3_2b), dropout.
   ACoL reads stage 3 (``feature_stage: 3``). ADL: stages (0, 3, 4); SPG: 1, 2 and 4.
 
+``stride_one_stages`` (the BACKBONES contract) makes the listed stages keep their input's
+size (:func:`keep_size`); for ResNet50 stage 2, VGG16 stage 2 (``cam``, ``acol``) and
+InceptionV3 stage 1 that is exactly ``large_feature_map``. Every stage also runs alone
+(:meth:`WsolEvalBackbone.run_stage`), so the attention heads work on these trunks.
+
 Learning rates: parameters under ``backbone.body`` train at ``optim.lr``, the others
 (``backbone.top``, the head, method branches) at ``optim.lr * optim.head_lr_mult``. The
 split follows the reference's ``_FEATURE_PARAM_LAYER_PATTERNS``: ImageNet-initialised
@@ -82,6 +87,13 @@ class WsolEvalBackbone(Backbone):
         where = [f"body.{i}." for i in range(num_body)] + [f"top.{i}." for i in range(len(self.top))]
         self.reference_prefixes = [(w, p) for w, (_, _, p) in zip(where, stages, strict=True)]
 
+    @property
+    def runs_stagewise(self) -> bool:
+        return True
+
+    def run_stage(self, index: int, x: Tensor) -> Tensor:
+        return self.stage_modules[index](x)
+
     def forward(self, images: Tensor) -> list[Tensor]:
         features, x = [], images
         for stage in self.stage_modules:
@@ -106,10 +118,6 @@ def _options(cfg: BackboneConfig, defaults: dict[str, object]) -> dict[str, obje
     if unknown:
         hint = did_you_mean(unknown[0], defaults)
         raise ConfigError(f"model.backbone.options: unknown option {unknown[0]!r} for {cfg.name}{hint}")
-    if cfg.stride_one_stages:
-        raise ConfigError(
-            f"model.backbone.stride_one_stages: {cfg.name} uses options.large_feature_map instead"
-        )
     return {**defaults, **cfg.options}
 
 
@@ -118,8 +126,34 @@ def _finish(net: WsolEvalBackbone, cfg: BackboneConfig, arch: str) -> WsolEvalBa
     if not -count <= cfg.feature_stage < count:
         raise ConfigError(f"model.backbone.feature_stage: {cfg.feature_stage} out of range for {cfg.name}")
     net.truncate(cfg.feature_stage % count + 1)
+    for stage in cfg.stride_one_stages:
+        if not -len(net.stage_modules) <= stage < len(net.stage_modules):
+            raise ConfigError(f"model.backbone.stride_one_stages: no stage {stage} in {cfg.name}")
+        keep_size(net.stage_modules[stage])
     load_imagenet_weights(net, arch, str(cfg.pretrained), cfg.name)
     return net
+
+
+def keep_size(stage: nn.Module) -> None:
+    """Make ``stage`` keep its input's size (``stride_one_stages``; weights are unchanged).
+
+    Strided convolutions get stride 1 and unpadded ones padding ``k // 2`` (InceptionV3's
+    stem); a strided pool whose padding is ``(k - 1) / 2`` gets stride 1, any other becomes
+    the identity (as wsolevaluation's ``large_feature_map`` drops VGG16's pool4 and
+    InceptionV3's pool after Mixed_5d). ``large_feature_map`` itself is the reference's
+    switch: for VGG16-SPG it drops the pool after conv4_3, where this keeps a 3x3 stride-1 pool.
+    """
+    for name, module in list(stage.named_modules()):
+        if isinstance(module, nn.Conv2d):
+            module.stride = (1, 1)
+            if module.padding == (0, 0):
+                module.padding = (module.kernel_size[0] // 2, module.kernel_size[1] // 2)
+        elif isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)) and module.stride not in (1, (1, 1)):
+            if module.kernel_size % 2 == 1 and module.padding == (module.kernel_size - 1) // 2:
+                module.stride = 1
+            else:
+                parent, _, leaf = name.rpartition(".")
+                setattr(stage.get_submodule(parent) if parent else stage, leaf, nn.Identity())
 
 
 def _init(modules: nn.Module, conv_init: Callable[[Tensor], object]) -> None:
