@@ -6,6 +6,8 @@ import math
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from wsoleval_reference import spg_mask as reference_mask
 
 from wsol.config.schema import BackboneConfig, ModelConfig
@@ -89,3 +91,22 @@ def test_branches_read_the_configured_stages_and_add_three_losses():
     )
     model.eval()
     assert model(images).aux_losses == {}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.floats(0.0, 1.0, width=32), min_size=12, max_size=12),
+    st.floats(0.05, 1.0),
+    st.floats(0.0, 0.05),
+    st.integers(1, 12),
+)
+def test_mask_invariants(values, high, low, min_foreground):
+    attention = torch.tensor(values).view(1, 3, 4)
+    mask = spg_mask(attention, high, low, min_foreground)
+    assert set(mask.unique().tolist()) <= {0, 1, X}
+    assert torch.equal(mask == 0, attention < low)  # background exactly below ``low``
+    floor = min(high, 0.7 * attention.max().item())
+    assert (attention[mask == 1] > floor).all()
+    assert (attention[mask == X] >= low).all()
+    if (attention > high).sum() >= min_foreground:  # enough object pixels: no fallback
+        assert torch.equal(mask == 1, (attention > high) & (attention >= low))

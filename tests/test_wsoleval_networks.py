@@ -222,3 +222,8 @@ def test_large_feature_map_is_a_stride_one_stage(name, options, stage):
     with torch.no_grad():
         for a, b in zip(large(images), strided(images), strict=True):
             torch.testing.assert_close(a, b)
+
+
+def test_head_conv_channels_must_be_positive():
+    with pytest.raises(ConfigError, match=r"model\.head\.conv_channels"):
+        wsol_network("resnet50", "cam", False, "model.head.conv_channels=[0]")

@@ -57,6 +57,8 @@ class CAMHead(nn.Module):
         if pooling not in POOLINGS:
             raise ConfigError(f"model.head.pooling: {pooling!r} is not one of {POOLINGS}")
         self.pooling, self.lse_r, self.topk_ratio, self.topk_alpha = pooling, lse_r, topk_ratio, topk_alpha
+        if any(int(c) <= 0 for c in conv_channels):
+            raise ConfigError(f"model.head.conv_channels: need positive widths, got {list(conv_channels)}")
         layers: list[nn.Module] = []
         width = in_channels[-1]
         for channels in conv_channels:
