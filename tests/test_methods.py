@@ -497,3 +497,9 @@ def test_adversarial_erasing_cascade_trains_stages_fuses_maps_and_repeats(tmp_pa
     stopped = summary(run_dir)
     assert stopped["cascade/stages"] == 1
     assert stopped["test/top1"] == summary(run_dir / "stage_0")["test/top1"]
+
+
+def test_acol_refuses_a_head_that_runs_the_backbone():
+    model = build_model(ModelConfig(BackboneConfig(name="convnet"), {"name": "se"}), 3)
+    with pytest.raises(ConfigError, match="acol needs a head that takes features"):
+        ACoL().setup(model)
