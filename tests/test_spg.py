@@ -72,9 +72,13 @@ def test_bad_thresholds_raise(spec):
 
 def test_branches_read_the_configured_stages_and_add_three_losses():
     torch.manual_seed(0)
-    model = build_model(ModelConfig(backbone=BackboneConfig(name="convnet", options={"width": 8})), 3)
+    backbone = BackboneConfig(name="convnet", options={"width": 8})
+    model = build_model(ModelConfig(backbone=backbone), 3)
     with pytest.raises(ConfigError, match=r"method\.c_stage"):
         METHODS.build({"name": "spg", "c_stage": 9}).setup(model)
+    se = build_model(ModelConfig(backbone=backbone, head={"name": "se"}), 3)
+    with pytest.raises(ConfigError, match="runs the backbone"):
+        METHODS.build({"name": "spg"}).setup(se)
     method = METHODS.build(
         {"name": "spg", "b1_stage": 0, "b2_stage": 1, "branch_channels": 16, "mask_size": 32}
     )

@@ -160,6 +160,10 @@ class SPG(Method):
     def setup(self, model: nn.Module) -> None:
         if model.map_kind != "class":
             raise ConfigError(f"method: spg needs a head with class maps, got map_kind {model.map_kind!r}")
+        if getattr(model.head, "runs_backbone", False):
+            raise ConfigError(
+                "method: spg needs a head that takes features; model.head runs the backbone itself"
+            )
         channels = model.backbone.channels
         for option in ("b1_stage", "b2_stage", "c_stage"):
             if not -len(channels) <= getattr(self, option) < len(channels):
