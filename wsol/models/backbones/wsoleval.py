@@ -46,8 +46,8 @@ ResNet50 ACoL and SPG it trains the new classifier branches at the backbone's ra
 Weights (``model.backbone.pretrained``): ``false``; ``torchvision`` (the ImageNet files
 the reference downloads, through ``torch.hub``; for users online); or the path of a
 local file in torchvision's naming (the reference's ``pretrained_path``). Layers the
-reference initialises from ImageNet are the ones mapped; new layers keep the reference's
-initialisation (Xavier for convolutions, He for VGG's ``cam`` conv6 and ResNet50-ACoL).
+reference initialises from ImageNet are the ones mapped; the others (VGG16-SPG's SPG_A_3,
+InceptionV3's SPG_A3 convolutions) are initialised as the reference does (Xavier, zero bias).
 """
 
 from __future__ import annotations
