@@ -68,15 +68,17 @@ class SPGHead(nn.Module):
 
     map_kind: ClassVar[str] = "class"
 
-    def __init__(self, base: nn.Module, in_channels: list[int], method: SPG) -> None:
+    def __init__(
+        self, base: nn.Module, in_channels: list[int], stages: tuple[int, int, int], method: SPG
+    ) -> None:
         super().__init__()
         self.base = base
-        self.stages = (method.b1_stage, method.b2_stage, method.c_stage)
+        self.stages = stages
         width = method.branch_channels
-        self.b1 = _conv_relu(in_channels[method.b1_stage], width)
-        self.b2 = _conv_relu(in_channels[method.b2_stage], width)
+        self.b1 = _conv_relu(in_channels[stages[0]], width)
+        self.b2 = _conv_relu(in_channels[stages[1]], width)
         self.shared = nn.Sequential(*_conv_relu(width, width), nn.Conv2d(width, 1, 1))
-        self.c = nn.Sequential(*_conv_relu(in_channels[method.c_stage], method.c_channels))
+        self.c = nn.Sequential(*_conv_relu(in_channels[stages[2]], method.c_channels))
         self.c.append(nn.Conv2d(method.c_channels, 1, 1))
         for module in (self.b1, self.b2, self.shared, self.c):
             _xavier(module)
@@ -132,15 +134,16 @@ class SPG(Method):
     ``config.py`` ((0.7, 0.01), (0.5, 0.05), (0.7, 0.1)); ``mask_size`` 224, ``min_foreground``
     30 and ``fallback_ratio`` 0.7 are constants of its code. Stages for the ``wsoleval_*``
     backbones: VGG16 (variant ``spg``) and InceptionV3 (1, 2, -1), ResNet50 (2, 3, -1) with
-    ``branch_channels`` 1024. Differs from the reference only where a batch has no pixel
-    left by a mask: that loss is 0 (NaN in the reference).
+    ``branch_channels`` 1024; by default B1 and B2 read the third- and second-to-last stages
+    (the first stage if the backbone has fewer) and C the last. Differs from the reference
+    only where a batch has no pixel left by a mask: that loss is 0 (NaN in the reference).
     """
 
     def __init__(
         self,
         thresholds: Sequence[Sequence[float]] = DEFAULT_THRESHOLDS,
-        b1_stage: int = 1,
-        b2_stage: int = 2,
+        b1_stage: int | None = None,
+        b2_stage: int | None = None,
         c_stage: int = -1,
         branch_channels: int = 512,
         c_channels: int = 512,
@@ -165,10 +168,16 @@ class SPG(Method):
                 "method: spg needs a head that takes features; model.head runs the backbone itself"
             )
         channels = model.backbone.channels
-        for option in ("b1_stage", "b2_stage", "c_stage"):
-            if not -len(channels) <= getattr(self, option) < len(channels):
-                raise ConfigError(f"method.{option}: the backbone has no stage {getattr(self, option)}")
-        self.head = SPGHead(model.head, channels, self)
+        n = len(channels)
+        chosen = {
+            "b1_stage": max(n - 3, 0) if self.b1_stage is None else self.b1_stage,
+            "b2_stage": max(n - 2, 0) if self.b2_stage is None else self.b2_stage,
+            "c_stage": self.c_stage,
+        }
+        for option, stage in chosen.items():
+            if not -n <= stage < n:
+                raise ConfigError(f"method.{option}: the backbone has no stage {stage}")
+        self.head = SPGHead(model.head, channels, tuple(chosen.values()), self)
         model.head = self.head
 
     def training_step(self, model: nn.Module, images: Tensor, labels: Tensor) -> tuple[Tensor, ModelOutput]:
