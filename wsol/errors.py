@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from typing import TypeVar
+
+C = TypeVar("C")
 
 
 class WSOLError(Exception):
@@ -47,3 +50,18 @@ def did_you_mean(name: str, choices: Iterable[str], prefix: str = "", n: int = 3
     if not close:
         return ""
     return " (did you mean " + ", ".join(repr(prefix + c) for c in close) + "?)"
+
+
+def check_choice(value: C, choices: Iterable[C], key: str) -> C:
+    """Return ``value`` if it is one of ``choices``, else a one-line :class:`ConfigError`
+    ``"<key>: 'x' is not one of 'a', 'b' (did you mean 'a'?)"``.
+
+    The one check for every option with a fixed set of values (config choices, registry
+    members' ``Literal`` options, metric options); ``key`` names the config key or option.
+    """
+    options = list(choices)
+    if value in options:
+        return value
+    known = ", ".join(repr(c) for c in options)
+    hint = did_you_mean(value, [str(c) for c in options]) if isinstance(value, str) else ""
+    raise ConfigError(f"{key}: {value!r} is not one of {known}{hint}")

@@ -83,7 +83,7 @@ def run_cascade(
 def load_stage(cfg: RunConfig, device: torch.device) -> WSOLModel:
     """The ``eval.checkpoint`` weights of the stage run ``cfg`` (no pretrained weights are fetched)."""
     state = load_evaluated(Path(cfg.output_dir) / cfg.name / "checkpoints", cfg.eval.checkpoint)
-    backbone = dataclasses.replace(cfg.model.backbone, pretrained="false")
+    backbone = dataclasses.replace(cfg.model.backbone, weights="none", checkpoint=None)
     model = build_model(dataclasses.replace(cfg.model, backbone=backbone), state["num_classes"])
     model.load_state_dict(state["model"])
     return model.to(device)

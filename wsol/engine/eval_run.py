@@ -44,7 +44,8 @@ def evaluate_checkpoint(
     info = dist_info()
     init_distributed(info)
     device = select_device(cfg.device, info)
-    backbone = dataclasses.replace(cfg.model.backbone, pretrained="false")  # weights come from the checkpoint
+    # the weights come from the checkpoint
+    backbone = dataclasses.replace(cfg.model.backbone, weights="none", checkpoint=None)
     model = build_model(dataclasses.replace(cfg.model, backbone=backbone), state["num_classes"])
     method = METHODS.build(cfg.method, key="method")
     method.setup(model)
