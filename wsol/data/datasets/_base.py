@@ -10,6 +10,8 @@ one-line :class:`DataError` naming the file or image id. Two options relax that:
   return ``None``, which :func:`wsol.data.collate.collate_samples` drops and counts
   in the batch's ``num_skipped`` (``dataset.problems`` counts per process, so skips
   in DataLoader workers reach the main process only through ``num_skipped``).
+* A box end one past the last pixel (``x1 == W``, the common off-by-one) is clipped
+  and counted whatever the options (:mod:`wsol.data.boxes`).
 * ``out_of_frame``: boxes or points outside the image are an error (``"error"``,
   default), clipped into it (``"clip"``) or removed from the sample (``"drop"``), each
   fix counted and logged. Excess below ``FRAME_TOLERANCE`` pixels (float noise in
@@ -27,6 +29,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from wsol.data.boxes import clip_box_ends
 from wsol.data.dataset import WSOLDataset
 from wsol.data.image_io import read_image, read_image_size
 from wsol.data.sample import Sample
@@ -137,9 +140,13 @@ class AnnotatedDataset(WSOLDataset):
     def fit_boxes(self, boxes: np.ndarray, size: tuple[int, int], where: str) -> np.ndarray:
         """Inclusive ``(N, 4)`` boxes checked against ``size`` under the ``out_of_frame`` policy.
 
-        ``"clip"`` clips boxes into the frame and removes those with no pixel inside it.
+        An end one past the last pixel (``x1 == W``) is clipped and counted under any
+        policy (:mod:`wsol.data.boxes`). ``"clip"`` clips boxes into the frame and removes
+        those with no pixel inside it.
         """
-        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        boxes, clipped = clip_box_ends(boxes, size)
+        if clipped:
+            self.problems.add("box end at the image size (clipped)", f"{where}: {clipped} boxes")
         width, height = size
         upper = np.array([width - 1, height - 1, width - 1, height - 1], dtype=np.float64)
         if np.any(boxes[:, :2] > boxes[:, 2:]):

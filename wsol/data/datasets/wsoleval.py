@@ -15,11 +15,13 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from wsol.data.boxes import box_problem, clip_box_ends
 from wsol.data.dataset import WSOLDataset
 from wsol.data.datasets import DATASETS
+from wsol.data.datasets._base import ProblemLog
 from wsol.data.image_io import read_image
 from wsol.data.sample import Sample
-from wsol.data.wsoleval_layout import ImageRecord, read_class_names, read_split_metadata
+from wsol.data.wsoleval_layout import LOCALIZATION, ImageRecord, read_class_names, read_split_metadata
 from wsol.errors import DataError
 
 _EXIF_ORIENTATION = 0x0112
@@ -45,6 +47,11 @@ class WSOLEvalDataset(WSOLDataset):
     Masks whose size differs from the image's are resized to it with nearest-neighbour
     interpolation (wsolevaluation resizes both to 224 x 224 instead). The ignore region is
     the ignore mask minus the union of the instance masks, as in wsolevaluation.
+
+    Boxes are checked against the image size under :mod:`wsol.data.boxes`' policy: an end
+    one past the last pixel (``x1 == W``) is clipped to ``W - 1`` and counted in
+    ``problems``; any other box outside the image is a :class:`DataError` naming the
+    image and its ``localization.txt`` line.
     """
 
     def __init__(
@@ -70,6 +77,7 @@ class WSOLEvalDataset(WSOLDataset):
         self.image_ids = [r.image_id for r in self.records]
         self.ground_truth = parsed.ground_truth
         self.class_names = self._class_names(metadata, num_classes)
+        self.problems = ProblemLog(f"wsoleval/{split}")
 
     def _class_names(self, metadata: Path, num_classes: int | None) -> list[str]:
         names = read_class_names(metadata)
@@ -81,9 +89,12 @@ class WSOLEvalDataset(WSOLDataset):
             raise DataError(f"{metadata}: class label {top} but only {len(names)} classes")
         return names
 
+    def image_path(self, index: int) -> Path:
+        return self.image_root / self.records[index].image_id
+
     def load_sample(self, index: int) -> Sample:
         record = self.records[index]
-        image = read_image(self.image_root / record.image_id)
+        image = read_image(self.image_path(index))
         size = (image.shape[1], image.shape[0])
         if record.size is not None and record.size != size:
             raise DataError(
@@ -94,13 +105,13 @@ class WSOLEvalDataset(WSOLDataset):
 
     def load_target(self, index: int) -> Sample:
         record = self.records[index]
-        size = record.size or _header_size(self.image_root / record.image_id)
+        size = record.size or _header_size(self.image_path(index))
         return self._target(record, None, size)
 
     def _target(self, record: ImageRecord, image: np.ndarray | None, size: tuple[int, int]) -> Sample:
         sample = Sample(image_id=record.image_id, image=image, label=record.label, size=size)
         if record.boxes:
-            sample.boxes = np.asarray(record.boxes, dtype=np.float64).reshape(-1, 4)
+            sample.boxes = self._boxes(record, size)
         if record.mask_paths:
             masks = [self._mask(p, record.image_id, size) for p in record.mask_paths]
             union = np.logical_or.reduce(masks)
@@ -114,6 +125,16 @@ class WSOLEvalDataset(WSOLDataset):
         if record.fixations:
             sample.fixations = _fixations(record, size)
         return sample
+
+    def _boxes(self, record: ImageRecord, size: tuple[int, int]) -> np.ndarray:
+        boxes, clipped = clip_box_ends(np.asarray(record.boxes), size)
+        if clipped:
+            self.problems.add("box end at the image size (clipped)", f"image {record.image_id!r}")
+        for box, where in zip(boxes, record.box_lines or [LOCALIZATION] * len(boxes), strict=True):
+            problem = box_problem(box, size)
+            if problem:
+                raise DataError(f"{where}: image {record.image_id!r}: {problem}")
+        return boxes
 
     def _mask(self, relative: str, image_id: str, size: tuple[int, int]) -> np.ndarray:
         """Binary ``(H, W)`` bool mask (nonzero pixels) resized to ``size`` if needed."""
