@@ -5,13 +5,14 @@ wsol's boxes are inclusive pixel boxes ``[x0, y0, x1, y1]`` with
 see :class:`wsol.data.sample.Sample`).
 
 **Off-by-one policy.** Real annotation files often end a box one past the last pixel
-(``x1 == W`` or ``y1 == H``: an exclusive end written where an inclusive one belongs;
-CUB and several exporters do this). Such an end is clipped to ``W - 1`` / ``H - 1`` and
-counted (:func:`clip_box_ends`); the datasets log the count. It changes the box by at
-most one pixel column or row, the size of the ambiguity itself. Any other box outside
-its image (an end beyond ``W`` or ``H``, a negative start, a start past the last pixel)
-or an inverted or non-finite box is a problem that :func:`box_problem` names, and the
-datasets raise it as a :class:`~wsol.errors.DataError` with the image id and the
+(``x1 == W`` or ``y1 == H``: an exclusive end written where an inclusive one belongs).
+Such an end is clipped to ``W - 1`` / ``H - 1`` and counted (:func:`clip_box_ends`); the
+datasets log the count. This moves one edge by at most one pixel, the size of the
+ambiguity itself. Excess up to ``TOLERANCE`` pixels (float noise in annotation files) is
+clipped quietly. Any other box outside its image (an end beyond ``W`` or ``H``, a
+negative start, a start past the last pixel) or an inverted or non-finite box is a
+problem that :func:`box_problem` names, and the datasets raise it as a
+:class:`~wsol.errors.DataError` with the image id and the
 annotation file, never as a transform library's error.
 """
 
@@ -19,16 +20,20 @@ from __future__ import annotations
 
 import numpy as np
 
+TOLERANCE = 0.01
+
 
 def clip_box_ends(boxes: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, int]:
-    """``(boxes, n)``: ``(N, 4)`` float64 boxes whose ends in ``(W - 1, W]`` (``(H - 1, H]``)
-    are clipped to ``W - 1`` (``H - 1``), and ``n`` the number of boxes so clipped."""
+    """``(boxes, n)``: ``(N, 4)`` float64 boxes whose ends in ``(W - 1, W + TOLERANCE]``
+    are clipped to ``W - 1`` (likewise for ``H``), and ``n`` the number of boxes whose end
+    was one past the last pixel (beyond ``W - 1 + TOLERANCE``, float noise is not counted)."""
     boxes = np.array(boxes, dtype=np.float64).reshape(-1, 4)
     width, height = size
     ends = boxes[:, 2:]
     limit = np.array([width - 1, height - 1], dtype=np.float64)
-    off_by_one = (ends > limit) & (ends <= limit + 1)
-    boxes[:, 2:] = np.where(off_by_one, limit, ends)
+    clip = (ends > limit) & (ends <= limit + 1 + TOLERANCE)
+    off_by_one = clip & (ends > limit + TOLERANCE)
+    boxes[:, 2:] = np.where(clip, limit, ends)
     return boxes, int(off_by_one.any(axis=1).sum())
 
 

@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from wsol.data.boxes import TOLERANCE as FRAME_TOLERANCE
 from wsol.data.boxes import clip_box_ends
 from wsol.data.dataset import WSOLDataset
 from wsol.data.image_io import read_image, read_image_size
@@ -38,7 +39,6 @@ from wsol.errors import ConfigError, DataError
 log = logging.getLogger("wsol.data")
 
 OUT_OF_FRAME_POLICIES = ("error", "clip", "drop")
-FRAME_TOLERANCE = 0.01
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 _LOGGED_PER_KIND = 10
 
