@@ -1,10 +1,16 @@
 """The bad-input matrix: every bad input gives a one-line WSOLError naming its file, image or key.
 
 Each case builds one bad input in a temporary folder and feeds it to the public entry
-point that would meet it in a run (image reader, dataset readers, metric accumulators,
-config loader). Expected: a :class:`WSOLError` subclass whose message is one line and
-names the culprit, or a counted skip (the count is checked). Never another exception,
-never a silently accepted number.
+point that would meet it in a run (image reader, dataset readers, the training path
+``dataset[i]`` and DataLoader workers, data validation, metric accumulators, saved score
+maps, config loader). Expected: a :class:`WSOLError` subclass whose message is one line
+and names the culprit, or a counted fix or skip (the count is checked). Never another
+exception, never a silently accepted number.
+
+Issue 19's classes and where they are held: *traceback instead of a clear error* (boxes
+in the training path, zero sizes and rates, bad ``.npy`` maps, worker errors), *silent
+and wrong* (``optim.epochs=-1``, dead keys, all-zero maps counted), *late* (a bad box in
+val or test found by validation before training).
 """
 
 from __future__ import annotations
@@ -17,16 +23,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from torch.utils.data import DataLoader
 
 from wsol.config import load_config
+from wsol.data.collate import collate_samples
 from wsol.data.datasets import create_dataset, require_images
 from wsol.data.image_io import read_image
 from wsol.data.sample import Sample
+from wsol.data.transforms import TRANSFORMS
+from wsol.data.validate import validate_splits
 from wsol.engine.trainer import autocast
 from wsol.errors import ConfigError, DataError, RegistryError, WSOLError
 from wsol.metrics.box_accuracy import BoxAccuracy
 from wsol.metrics.mask_accuracy import MaskAccuracy
 from wsol.metrics.saliency_accumulator import SaliencyMetrics
+from wsol.metrics.scoremap import read_scoremap
 
 CAM = Path(__file__).resolve().parents[1] / "configs" / "synthparts" / "cam.yaml"
 
@@ -163,6 +174,54 @@ def _constant_maps_counted(tmp: Path) -> int:
 def _constant_saliency_counted(tmp: Path) -> float:
     sample = target("fix3", fixations=np.array([[1.0, 1.0], [3.0, 2.0]]))
     return saliency_update(np.full((6, 8), 2.0), sample)["cc_nan"]
+
+
+def train_item(root: Path, index: int = 0, split: str = "test") -> dict:
+    """``dataset[index]`` through the training transform, as a training step meets it."""
+    dataset = open_wsoleval(root, split)
+    dataset.transform = TRANSFORMS.build("wsol_train", image_size=16)
+    return dataset[index]
+
+
+def _box_end_at_width(tmp: Path) -> int:
+    dataset = open_wsoleval(wsoleval(tmp, localization="a.png,1,1,8,4\n"))
+    dataset.transform = TRANSFORMS.build("wsol_train", image_size=16)
+    dataset[0]
+    return dataset.problems.counts["box end at the image size (clipped)"]
+
+
+def _worker_corrupt_image(tmp: Path) -> None:
+    dataset = open_wsoleval(wsoleval(tmp))
+    (tmp / "ds" / "a.png").write_bytes(b"\x89PNG\r\n\x1a\n cut")
+    dataset.transform = TRANSFORMS.build("wsol_eval", image_size=8)
+    list(DataLoader(dataset, batch_size=1, num_workers=2, collate_fn=collate_samples))
+
+
+def _late_box_in_test(tmp: Path) -> None:
+    root = wsoleval(tmp, split="train")
+    meta = wsoleval(tmp / "t", localization="a.png,1,1,4,9\n").joinpath("metadata", "test")
+    meta.rename(root / "metadata" / "test")
+    validate_splits({"name": "wsoleval", "root": str(root)}, ["train", "val", "test"])
+
+
+def _saved_map(tmp: Path, data: bytes | None = None, array: np.ndarray | None = None) -> None:
+    path = tmp / "val" / "img_3.npy"
+    path.parent.mkdir()
+    if array is not None:
+        np.save(path, array)
+    else:
+        path.write_bytes(data or b"")
+    read_scoremap(path)
+
+
+def _truncated_npy(tmp: Path) -> None:
+    np.save(tmp / "full.npy", np.zeros((224, 224)))
+    _saved_map(tmp, (tmp / "full.npy").read_bytes()[:200])
+
+
+def _all_zero_prepared_counted(tmp: Path) -> int:
+    metric = box_update(np.zeros((16, 16)), input_maps="prepared")
+    return int(metric.compute()["n_constant_maps"])
 
 
 CASES = [
@@ -350,6 +409,91 @@ CASES = [
         ConfigError,
         "train.amp",
     ),
+    # issue 19, traceback instead of a clear error
+    Case("box ends at x = width (clipped, counted)", _box_end_at_width, None, "1"),
+    Case(
+        "box partly outside its image, training path",
+        lambda t: train_item(wsoleval(t, localization="a.png,4,2,12,4\n")),
+        DataError,
+        "localization.txt:1: image 'a.png'",
+    ),
+    Case(
+        "box wholly outside its image, training path",
+        lambda t: train_item(wsoleval(t, localization="a.png,20,20,30,30\n")),
+        DataError,
+        "image 'a.png'",
+    ),
+    Case("batch size 0", lambda t: load_config(CAM, ["data.batch_size=0"]), ConfigError, "data.batch_size"),
+    Case("image size 0", lambda t: load_config(CAM, ["data.image_size=0"]), ConfigError, "data.image_size"),
+    Case("negative learning rate", lambda t: load_config(CAM, ["optim.lr=-0.1"]), ConfigError, "optim.lr"),
+    Case(
+        "eval batch size negative",
+        lambda t: load_config(CAM, ["data.eval_batch_size=-4"]),
+        ConfigError,
+        "data.eval_batch_size",
+    ),
+    Case("resolution 0", lambda t: load_config(CAM, ["eval.resolution=0"]), ConfigError, "eval.resolution"),
+    Case(
+        "negative weight decay",
+        lambda t: load_config(CAM, ["optim.weight_decay=-1e-4"]),
+        ConfigError,
+        "optim.weight_decay",
+    ),
+    Case("momentum 1", lambda t: load_config(CAM, ["optim.momentum=1.0"]), ConfigError, "optim.momentum"),
+    Case(
+        "curve interval 0",
+        lambda t: load_config(CAM, ["eval.cam_curve_interval=0"]),
+        ConfigError,
+        "eval.cam_curve_interval",
+    ),
+    Case("IoU threshold 0", lambda t: load_config(CAM, ["eval.iou_thresholds=[0]"]), ConfigError, "iou_thr"),
+    Case("negative workers", lambda t: load_config(CAM, ["data.num_workers=-1"]), ConfigError, "num_workers"),
+    Case("truncated .npy score map", _truncated_npy, DataError, "img_3.npy"),
+    Case("empty .npy score map", lambda t: _saved_map(t, b""), DataError, "img_3.npy"),
+    Case(
+        "object-dtype .npy score map",
+        lambda t: _saved_map(t, array=np.array([None, {}], dtype=object)),
+        DataError,
+        "img_3.npy",
+    ),
+    Case("corrupt image in a DataLoader worker", _worker_corrupt_image, DataError, "a.png"),
+    # issue 19, silent and wrong
+    Case("optim.epochs=-1", lambda t: load_config(CAM, ["optim.epochs=-1"]), ConfigError, "optim.epochs"),
+    Case("optim.epochs=0", lambda t: load_config(CAM, ["optim.epochs=0"]), ConfigError, "optim.epochs"),
+    Case(
+        "dead key data.skip_bad_samples",
+        lambda t: load_config(CAM, ["data.skip_bad_samples=true"]),
+        ConfigError,
+        "data.skip_bad_samples",
+    ),
+    Case(
+        "dead key train.log_interval",
+        lambda t: load_config(CAM, ["train.log_interval=5"]),
+        ConfigError,
+        "train.log_interval",
+    ),
+    Case(
+        "old pretrained string",
+        lambda t: load_config(CAM, ["model.backbone.pretrained=false"]),
+        ConfigError,
+        "model.backbone.weights=none",
+    ),
+    Case("all-zero prepared score map (counted)", _all_zero_prepared_counted, None, "1"),
+    Case(
+        "unknown explainer option",
+        lambda t: load_config(CAM, ["eval.explainer={name: gradcam, layr: x}"]),
+        ConfigError,
+        "eval.explainer",
+    ),
+    Case("unknown optimizer", lambda t: load_config(CAM, ["optim.name=adam"]), ConfigError, "optim.name"),
+    Case(
+        "unknown checkpoint choice",
+        lambda t: load_config(CAM, ["eval.checkpoint=final"]),
+        ConfigError,
+        "eval.checkpoint",
+    ),
+    # issue 19, late: found before training, not after it
+    Case("invalid box in the test split, validated first", _late_box_in_test, DataError, "'test'"),
     Case(
         "metric with nothing evaluated", lambda t: BoxAccuracy(resolution=16).compute(), DataError, "no image"
     ),
@@ -381,5 +525,5 @@ def test_bad_input(case: Case, tmp_path: Path) -> None:
 
 
 def test_matrix_covers_every_kind_of_input() -> None:
-    assert len(CASES) >= 40
+    assert len(CASES) >= 70
     assert len({c.name for c in CASES}) == len(CASES)

@@ -8,7 +8,9 @@ see :class:`wsol.data.sample.Sample`).
 (``x1 == W`` or ``y1 == H``: an exclusive end written where an inclusive one belongs).
 Such an end is clipped to ``W - 1`` / ``H - 1`` and counted (:func:`clip_box_ends`); the
 datasets log the count. This moves one edge by at most one pixel, the size of the
-ambiguity itself. Excess up to ``TOLERANCE`` pixels (float noise in annotation files) is
+ambiguity itself. (wsolevaluation scores such boxes as given, so on a dataset that has
+them wsol's numbers can differ from the reference's by that pixel column's share of an
+IoU.) Excess up to ``TOLERANCE`` pixels (float noise in annotation files) is
 clipped quietly. Any other box outside its image (an end beyond ``W`` or ``H``, a
 negative start, a start past the last pixel) or an inverted or non-finite box is a
 problem that :func:`box_problem` names, and the datasets raise it as a
