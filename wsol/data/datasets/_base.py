@@ -25,7 +25,7 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 import numpy as np
 
@@ -34,11 +34,12 @@ from wsol.data.boxes import clip_box_ends
 from wsol.data.dataset import WSOLDataset
 from wsol.data.image_io import read_image, read_image_size
 from wsol.data.sample import Sample
-from wsol.errors import ConfigError, DataError
+from wsol.errors import DataError, check_choice
 
 log = logging.getLogger("wsol.data")
 
-OUT_OF_FRAME_POLICIES = ("error", "clip", "drop")
+OutOfFrame = Literal["error", "clip", "drop"]
+OUT_OF_FRAME_POLICIES = get_args(OutOfFrame)
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 _LOGGED_PER_KIND = 10
 
@@ -79,11 +80,8 @@ class AnnotatedDataset(WSOLDataset):
     :meth:`make_sample`, and may override :meth:`annotated_size`.
     """
 
-    def __init__(self, name: str, skip_bad_samples: bool = False, out_of_frame: str = "error") -> None:
-        if out_of_frame not in OUT_OF_FRAME_POLICIES:
-            raise ConfigError(
-                f"data.dataset.out_of_frame must be one of {OUT_OF_FRAME_POLICIES}, got {out_of_frame!r}"
-            )
+    def __init__(self, name: str, skip_bad_samples: bool = False, out_of_frame: OutOfFrame = "error") -> None:
+        check_choice(out_of_frame, OUT_OF_FRAME_POLICIES, "data.dataset.out_of_frame")
         self.skip_bad_samples = skip_bad_samples
         self.out_of_frame = out_of_frame
         self.problems = ProblemLog(name)
