@@ -1,3 +1,4 @@
+import logging
 import math
 from dataclasses import is_dataclass
 from pathlib import Path
@@ -8,7 +9,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wsol.config import RunConfig, load_config, save_config
+from wsol.config import RunConfig, load_checkpoint_config, load_config, save_config, to_dict
 from wsol.config.schema import LIMITS, REMOVED, SPECS, Interval
 from wsol.errors import ConfigError, RegistryError, WSOLError, check_choice
 
@@ -244,3 +245,40 @@ def test_check_choice_one_line_with_suggestion():
         check_choice("fo", ("foo", "bar"), "x.y")
     with pytest.raises(ConfigError, match=r"^n: 3 is not one of 1, 2$"):
         check_choice(3, (1, 2), "n")
+
+
+def stored_config(**sections) -> dict:
+    """A run config as a checkpoint stores it (plain containers)."""
+    return to_dict(load_config(None, [f"{k}={v}" for k, v in sections.items()]))
+
+
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("model.head.pooling=lse", "model.head.pooling"),
+        ("model.head={name: se}", "model.head.name"),
+        ("model.backbone.name=resnet50", "model.backbone.name"),
+        ("model.backbone.options.width=64", "model.backbone.options.width"),
+        ("method.name=has", "method.name"),
+    ],
+)
+def test_checkpoint_config_decides_the_architecture(override, key):
+    stored = stored_config(**{"model.backbone.name": "convnet", "model.backbone.options": "{width: 8}"})
+    with pytest.raises(ConfigError, match=rf"^{key}: the checkpoint was trained with ") as info:
+        load_checkpoint_config(stored, [override])
+    assert "\n" not in str(info.value)
+
+
+def test_checkpoint_config_accepts_harmless_overrides(caplog):
+    stored = stored_config(**{"method": "{name: acol, eval_erase_class: predicted}"})
+    with caplog.at_level(logging.WARNING, logger="wsol.config"):
+        cfg = load_checkpoint_config(
+            stored,
+            ["eval.resolution=64", "model.head.pooling=gap", "method.eval_erase_class=target",
+             "model.backbone.weights=timm"],
+        )
+    assert cfg.eval.resolution == 64 and cfg.method["eval_erase_class"] == "target"
+    assert cfg.model.head == {"name": "cam", "pooling": "gap"}  # the default the checkpoint used
+    warned = caplog.text
+    assert "method.eval_erase_class" in warned and "model.backbone.weights" in warned
+    assert "pooling" not in warned and "resolution" not in warned

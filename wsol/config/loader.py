@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import copy
 import importlib
+import inspect
+import logging
 import math
 import os
 import re
@@ -38,6 +40,8 @@ from wsol.errors import ConfigError, check_choice, did_you_mean
 from wsol.registry import Registry
 
 SPEC_KEYS = ("data.dataset", "model.head", "method", "eval.explainer")
+INITIAL_WEIGHTS = ("model.backbone.weights", "model.backbone.checkpoint")
+log = logging.getLogger("wsol.config")
 DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 
 
@@ -56,6 +60,58 @@ def load_config(
         _merge_into(merged, copy.deepcopy(layer))
     _merge_into(merged, _reject_removed(_parse_overrides(overrides or []), "override"))
     return _validate(merged)
+
+
+def load_checkpoint_config(stored: dict[str, Any], overrides: list[str] | None = None) -> RunConfig:
+    """The config to evaluate a checkpoint with: its stored config plus ``overrides``.
+
+    The stored config is authoritative for what the weights were trained as: an override
+    that changes a ``model.*`` key (backbone, head and their options) or ``method.name``
+    is a :class:`ConfigError` naming the key and both values, rather than a wall of
+    ``load_state_dict`` size mismatches or silently different numbers. Other ``method``
+    options (inference choices such as ACoL's ``eval_erase_class``) and the initial
+    weights (``model.backbone.weights``/``checkpoint``, which the checkpoint's weights
+    replace) are applied with a logged warning.
+    """
+    trained = flatten(to_dict(load_config(None, None, base=copy.deepcopy(stored))))
+    cfg = load_config(None, overrides, base=copy.deepcopy(stored))
+    for key, value in flatten(to_dict(cfg)).items():
+        old = trained[key] if key in trained else _option_default(key, trained)
+        if value == old:
+            continue
+        if key in INITIAL_WEIGHTS or (key.startswith("method.") and key != "method.name"):
+            log.warning("%s: %r overrides the checkpoint's %r", key, value, old)
+        elif key.startswith(("model.", "method.")):
+            raise ConfigError(
+                f"{key}: the checkpoint was trained with {old!r}; an override cannot make it {value!r} "
+                "(the checkpoint's config decides the architecture)"
+            )
+    return cfg
+
+
+def _option_default(key: str, trained: dict[str, Any]) -> Any:
+    """The default of registry option ``key`` (e.g. ``model.head.pooling``) for the member
+    the checkpoint was trained with, else ``"<unset>"``."""
+    spec_key, _, option = key.rpartition(".")
+    name = trained.get(f"{spec_key}.name")
+    if spec_key not in SPECS or name is None:
+        return "<unset>"
+    member = _registry(SPECS[spec_key]).get(name)
+    parameter = inspect.signature(member).parameters.get(option)
+    if parameter is None or parameter.default is inspect.Parameter.empty:
+        return "<unset>"
+    return parameter.default
+
+
+def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}`` (lists and other values are leaves)."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict) and value:
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[prefix + key] = value
+    return flat
 
 
 def migrate(old: dict[str, Any]) -> dict[str, Any]:
