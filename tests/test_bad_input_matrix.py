@@ -32,12 +32,12 @@ from wsol.data.image_io import read_image
 from wsol.data.sample import Sample
 from wsol.data.transforms import TRANSFORMS
 from wsol.data.validate import validate_splits
-from wsol.engine.trainer import autocast
 from wsol.errors import ConfigError, DataError, RegistryError, WSOLError
 from wsol.metrics.box_accuracy import BoxAccuracy
 from wsol.metrics.mask_accuracy import MaskAccuracy
 from wsol.metrics.saliency_accumulator import SaliencyMetrics
 from wsol.metrics.scoremap import read_scoremap
+from wsol.utils.precision import autocast
 
 CAM = Path(__file__).resolve().parents[1] / "configs" / "synthparts" / "cam.yaml"
 
