@@ -55,7 +55,8 @@ def model_from_state(cfg: ModelConfig, state: dict[str, Any]) -> WSOLModel:
 
 def without_pretrained(cfg: ModelConfig) -> ModelConfig:
     """``cfg`` with no pretrained weights to fetch (the weights come from a checkpoint)."""
-    return dataclasses.replace(cfg, backbone=dataclasses.replace(cfg.backbone, weights="none", checkpoint=None))
+    backbone = dataclasses.replace(cfg.backbone, weights="none", checkpoint=None)
+    return dataclasses.replace(cfg, backbone=backbone)
 
 
 def load_stage(stage: RunDir, choice: str) -> nn.Module:

@@ -52,10 +52,16 @@ class ValidationReport:
     skipped: list[str] = field(default_factory=list)
 
 
-def validate_run(cfg: RunConfig, limit: int = MAX_SHOWN) -> ValidationReport:
-    """:func:`validate_splits` for the train, val and test splits of a run config."""
+def validate_run(
+    cfg: RunConfig, built: Mapping[str, WSOLDataset] | None = None, limit: int = MAX_SHOWN
+) -> ValidationReport:
+    """Check the train, val and test splits of a run config; splits in ``built`` (split
+    name -> dataset the run already built) are checked as they are, the others built."""
+    built = built or {}
     data = cfg.data
-    return validate_splits(data.dataset, [data.train_split, data.val_split, data.test_split], limit)
+    splits = dict.fromkeys([data.train_split, data.val_split, data.test_split])
+    datasets = {s: built[s] if s in built else _build(data.dataset, s) for s in splits}
+    return validate_datasets(datasets, limit)
 
 
 def validate_splits(
@@ -63,13 +69,14 @@ def validate_splits(
 ) -> ValidationReport:
     """Build and check every image of ``splits`` of the dataset ``spec``; raise one summary
     :class:`DataError` after logging up to ``limit`` problems (see the module docstring)."""
-    datasets: dict[str, WSOLDataset | DataError] = {}
-    for split in dict.fromkeys(splits):
-        try:
-            datasets[split] = require_images(create_dataset(spec, split), spec, split)
-        except DataError as err:
-            datasets[split] = err
-    return validate_datasets(datasets, limit)
+    return validate_datasets({split: _build(spec, split) for split in dict.fromkeys(splits)}, limit)
+
+
+def _build(spec: Mapping[str, Any] | str, split: str) -> WSOLDataset | DataError:
+    try:
+        return require_images(create_dataset(spec, split), spec, split)
+    except DataError as err:
+        return err
 
 
 def validate_datasets(
