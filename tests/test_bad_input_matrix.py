@@ -37,7 +37,6 @@ from wsol.metrics.box_accuracy import BoxAccuracy
 from wsol.metrics.mask_accuracy import MaskAccuracy
 from wsol.metrics.saliency_accumulator import SaliencyMetrics
 from wsol.metrics.scoremap import read_scoremap
-from wsol.utils.precision import autocast
 
 CAM = Path(__file__).resolve().parents[1] / "configs" / "synthparts" / "cam.yaml"
 
@@ -405,7 +404,7 @@ CASES = [
     ),
     Case(
         "unknown amp precision",
-        lambda t: autocast(__import__("torch").device("cpu"), "fp8"),
+        lambda t: load_config(CAM, ["train.amp=fp8"]),
         ConfigError,
         "train.amp",
     ),

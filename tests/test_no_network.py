@@ -99,7 +99,7 @@ def test_training_and_evaluation_make_no_network_attempt(tmp_path):
     assert any((run / "wandb").glob("offline-run-*")), "W&B did not log offline"
     checkpoint = sorted((run / "checkpoints").glob("epoch_*.pth"))[-1]
     evaluate = run_blocked(
-        [str(ROOT / "tools" / "eval_loc.py"), "--checkpoint", str(checkpoint), "--out", str(tmp_path / "ev")],
+        [str(ROOT / "tools" / "eval_loc.py"), "checkpoint", str(checkpoint), "--out", str(tmp_path / "ev")],
         log,
         tmp_path,
     )

@@ -19,7 +19,7 @@ from typing import Any
 from torch import nn
 
 from wsol.checkpoints.files import load_checkpoint, load_evaluated
-from wsol.config import RunConfig, load_config
+from wsol.config import RunConfig, load_checkpoint_config, load_config
 from wsol.config.schema import ModelConfig
 from wsol.methods import METHODS
 from wsol.methods.base import CascadeMethod
@@ -29,10 +29,11 @@ from wsol.run_files import RunDir
 
 
 def load_model(path: str | os.PathLike, overrides: Sequence[str] = ()) -> Localizer:
-    """The model of the wsol checkpoint ``path`` (config ``overrides`` applied), on CPU, in eval mode."""
+    """The model of the wsol checkpoint ``path`` (config ``overrides`` applied; they may not
+    change its architecture, see :func:`wsol.config.load_checkpoint_config`), on CPU, in eval mode."""
     path = Path(path)
     state = load_checkpoint(path)
-    cfg = load_config(None, list(overrides), base=state["config"])
+    cfg = load_checkpoint_config(state["config"], list(overrides))
     return localizer_from_state(state, cfg, RunDir.of_checkpoint(path))
 
 
