@@ -8,14 +8,21 @@ and names the culprit, or a counted fix or skip (the count is checked). Never an
 exception, never a silently accepted number.
 
 Issue 19's classes and where they are held: *traceback instead of a clear error* (boxes
-in the training path, zero sizes and rates, bad ``.npy`` maps, worker errors), *silent
-and wrong* (``optim.epochs=-1``, dead keys, all-zero maps counted), *late* (a bad box in
-val or test found by validation before training).
+in the training path, zero sizes and rates, bad ``.npy`` maps, worker errors, architecture
+overrides of a checkpoint), *silent and wrong* (``optim.epochs=-1``, dead keys, all-zero
+maps counted, ``--resume`` with nothing to resume, a ``pooling`` override contradicting
+the checkpoint), *late* (a bad box in val or test found by validation before training),
+*overwritten* (evaluation into a folder with results), *compare on a cascade run folder*
+and *network* (importing wsol under a blocked network; the full training and evaluation
+run is ``tests/test_no_network.py``).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,20 +32,28 @@ import pytest
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from wsol.config import load_config
+import wsol
+from wsol.checkpoints.files import save_epoch_checkpoint
+from wsol.config import load_config, to_dict
 from wsol.data.collate import collate_samples
 from wsol.data.datasets import create_dataset, require_images
 from wsol.data.image_io import read_image
 from wsol.data.sample import Sample
 from wsol.data.transforms import TRANSFORMS
 from wsol.data.validate import validate_splits
-from wsol.errors import ConfigError, DataError, RegistryError, WSOLError
+from wsol.engine import train
+from wsol.errors import CheckpointError, ConfigError, DataError, RegistryError, WSOLError
+from wsol.evaluation.from_checkpoint import CheckpointEval, evaluate_checkpoint
 from wsol.metrics.box_accuracy import BoxAccuracy
 from wsol.metrics.mask_accuracy import MaskAccuracy
 from wsol.metrics.saliency_accumulator import SaliencyMetrics
 from wsol.metrics.scoremap import read_scoremap
+from wsol.models import build_model
+from wsol.report.compare import load_run
 
-CAM = Path(__file__).resolve().parents[1] / "configs" / "synthparts" / "cam.yaml"
+ROOT = Path(__file__).resolve().parents[1]
+CAM = ROOT / "configs" / "synthparts" / "cam.yaml"
+BLOCKER = ROOT / "tests" / "no_network"
 
 
 @dataclass
@@ -221,6 +236,45 @@ def _truncated_npy(tmp: Path) -> None:
 def _all_zero_prepared_counted(tmp: Path) -> int:
     metric = box_update(np.zeros((16, 16)), input_maps="prepared")
     return int(metric.compute()["n_constant_maps"])
+
+
+def tiny_checkpoint(tmp: Path) -> Path:
+    """A convnet checkpoint (width 4, CAM head with its default pooling) in ``<tmp>/run/checkpoints``."""
+    cfg = load_config(CAM, ["model.backbone.options.width=4", f"output_dir={tmp}", "name=run"])
+    model = build_model(cfg.model, 2)
+    state = {"model": model.state_dict(), "config": to_dict(cfg), "num_classes": 2, "epoch": 0}
+    return save_epoch_checkpoint(state, tmp / "run" / "checkpoints", 0)
+
+
+def _evaluation_into_earlier_results(tmp: Path) -> None:
+    checkpoint = tiny_checkpoint(tmp)
+    (tmp / "run" / "eval").mkdir()
+    (tmp / "run" / "eval" / "metrics.json").write_text("{}")
+    evaluate_checkpoint(CheckpointEval(checkpoint, progress=False))
+
+
+def _resume_nothing(tmp: Path) -> None:
+    train(load_config(CAM, [f"output_dir={tmp}", "name=never_ran"]), resume=True)
+
+
+def _compare_cascade_run(tmp: Path) -> float:
+    run = tmp / "ae"
+    (run / "config.yaml").parent.mkdir()
+    (run / "config.yaml").write_text("name: ae\nmethod: {name: adversarial_erasing}\n")
+    (run / "summary.json").write_text(json.dumps({"cascade/stages": 2, "test/top1": 40.0}))
+    for k, top1 in enumerate([35.0, 40.0, 99.0]):  # stage 2 was dropped: below min_accuracy
+        (run / f"stage_{k}" / "eval").mkdir(parents=True)
+        (run / f"stage_{k}" / "eval" / "metrics.json").write_text(json.dumps({"test/top1": top1}))
+    return load_run(run).metrics["test/top1"]
+
+
+def _network_attempts_at_import(tmp: Path) -> int:
+    log = tmp / "net.log"
+    path = os.pathsep.join([str(BLOCKER), str(ROOT)])
+    env = {**os.environ, "PYTHONPATH": path, "WSOL_NETWORK_LOG": str(log)}
+    code = "import wsol.engine, wsol.evaluation, wsol.report, wsol.config; wsol.config.load_config(None)"
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=300)
+    return len(log.read_text().splitlines()) if log.exists() else 0
 
 
 CASES = [
@@ -491,6 +545,23 @@ CASES = [
         ConfigError,
         "eval.checkpoint",
     ),
+    Case(
+        "checkpoint evaluated with an architecture override",
+        lambda t: wsol.load_model(tiny_checkpoint(t), ["model.backbone.options.width=8"]),
+        ConfigError,
+        "model.backbone.options.width: the checkpoint was trained with 4",
+    ),
+    Case(
+        "pooling override contradicting the checkpoint",
+        lambda t: wsol.load_model(tiny_checkpoint(t), ["model.head.pooling=gmp"]),
+        ConfigError,
+        "model.head.pooling",
+    ),
+    Case("--resume with nothing to resume", _resume_nothing, CheckpointError, "never_ran"),
+    # issue 19, overwritten, compare, network
+    Case("evaluation into a folder with results", _evaluation_into_earlier_results, ConfigError, "overwrite"),
+    Case("compare on a cascade run folder (its last kept stage)", _compare_cascade_run, None, "40.0"),
+    Case("network attempts at import and config load", _network_attempts_at_import, None, "0"),
     # issue 19, late: found before training, not after it
     Case("invalid box in the test split, validated first", _late_box_in_test, DataError, "'test'"),
     Case(
