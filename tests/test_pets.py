@@ -189,7 +189,7 @@ def test_center_baseline_maps() -> None:
     metric = METRICS.build("peak_in_part")
     metric.update([maps[0].numpy()], [target("a", part, obj)])
     assert metric.compute()["peak_in_part/object_rate"] == 100.0
-    with pytest.raises(ConfigError, match="unknown baseline"):
+    with pytest.raises(ConfigError, match=r"^baseline: 'uniform' is not one of 'center'"):
         baseline_maps(model, "uniform")
 
 
