@@ -539,7 +539,7 @@ CASES = [
         "eval.explainer",
     ),
     Case("unknown optimizer", lambda t: load_config(CAM, ["optim.name=adam"]), ConfigError, "optim.name"),
-    Case("unknown head pooling", lambda t: load_config(CAM, ["model.head.pooling=avg"]), ConfigError, "pooling"),
+    Case("unknown head pooling", lambda t: load_config(CAM, ["model.head.pooling=avg"]), ConfigError, "pool"),
     Case(
         "unknown checkpoint choice",
         lambda t: load_config(CAM, ["eval.checkpoint=final"]),
