@@ -253,3 +253,18 @@ def test_constant_prepared_maps_are_counted(value):
     ramp = Sample("c2", None, 0, size=(8, 8), boxes=np.array([[1.0, 1.0, 4.0, 4.0]]))
     metric.update([np.linspace(0, 1, 64).reshape(8, 8)], [ramp])
     assert metric.compute()["n_constant_maps"] == 1
+
+
+def test_validation_reads_mask_headers_and_names_the_image(tmp_path):
+    wsoleval_split(tmp_path, "test", [GOOD, ("m.png", 1, (8, 6), "1,1,4,4"), ("n.png", 0, (8, 6), "1,1,4,4")])
+    meta = tmp_path / "metadata" / "test"
+    (meta / "masks.txt").write_text("good.png,good_mask.png,\nm.png,gone_mask.png,\nn.png,bad_mask.png,\n")
+    Image.new("L", (8, 6)).save(tmp_path / "good_mask.png")
+    (tmp_path / "bad_mask.png").write_bytes(b"\x00 not an image")
+    missing = r"found 2 problem.*mask file not found: .*gone_mask\.png \(image 'm\.png'\)"
+    with pytest.raises(DataError, match=missing):
+        validate_splits(spec(tmp_path), ["test"])
+    dataset = create_dataset(spec(tmp_path), "test")
+    assert dataset.check_target(0).boxes.tolist() == dataset.load_target(0).boxes.tolist()
+    with pytest.raises(DataError, match=r"cannot decode mask .*bad_mask\.png \(image 'n\.png'\)"):
+        dataset.check_target(2)

@@ -35,6 +35,11 @@ class WSOLDataset(Dataset):
         """The image and all its ground truth, in original pixels."""
         raise NotImplementedError
 
+    def check_target(self, index: int) -> Sample:
+        """Ground truth for validation (:mod:`wsol.data.validate`); override to check files
+        from their headers instead of decoding them (default: :meth:`load_target`)."""
+        return self.load_target(index)
+
     def image_path(self, index: int) -> Path | None:
         """The image file of ``index``, if the dataset reads one (validation checks its header)."""
         return None

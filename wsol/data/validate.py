@@ -9,7 +9,8 @@
 * the class label is one of the dataset's classes;
 * boxes follow the inclusive convention ``0 <= x0 <= x1 <= W - 1`` under the off-by-one
   policy of :mod:`wsol.data.boxes` (an end at ``x1 == W`` is clipped and counted);
-* masks and part masks exist and decode (they are read, as evaluation reads them).
+* masks and part masks exist and their headers decode (``WSOLDataset.check_target``;
+  datasets without such a method decode them, as evaluation does).
 
 All problems are collected, not only the first: up to ``limit`` are logged one per
 line (split, file or ``file:line``, image id), followed by how many more there are, and
@@ -122,7 +123,7 @@ def _problem(dataset: WSOLDataset, index: int) -> str | None:
 
 def check_image(dataset: WSOLDataset, index: int) -> None:
     """Raise the first problem of image ``index`` (header, size, label, boxes, masks)."""
-    target = dataset.load_target(index)
+    target = dataset.check_target(index)
     path = dataset.image_path(index)
     if path is not None:
         stored = read_image_size(path, exif=False)  # PNG's EXIF would need the pixels decoded

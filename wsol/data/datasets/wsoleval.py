@@ -108,6 +108,20 @@ class WSOLEvalDataset(WSOLDataset):
         size = record.size or _header_size(self.image_path(index))
         return self._target(record, None, size)
 
+    def check_target(self, index: int) -> Sample:
+        """:meth:`load_target` with the mask files' headers read instead of their pixels."""
+        record = self.records[index]
+        size = record.size or _header_size(self.image_path(index))
+        for relative in [*record.mask_paths, record.ignore_path, *record.part_paths.values()]:
+            if relative:
+                _mask_header(self.mask_root / relative, record.image_id)
+        sample = Sample(image_id=record.image_id, image=None, label=record.label, size=size)
+        if record.boxes:
+            sample.boxes = self._boxes(record, size)
+        if record.fixations:
+            sample.fixations = _fixations(record, size)
+        return sample
+
     def _target(self, record: ImageRecord, image: np.ndarray | None, size: tuple[int, int]) -> Sample:
         sample = Sample(image_id=record.image_id, image=image, label=record.label, size=size)
         if record.boxes:
@@ -161,6 +175,17 @@ def _fixations(record: ImageRecord, size: tuple[int, int]) -> np.ndarray:
             f"fixation ({x:g}, {y:g}) of image {record.image_id!r} lies outside its {width}x{height} pixels"
         )
     return points
+
+
+def _mask_header(path: Path, image_id: str) -> None:
+    """A :class:`DataError` unless ``path`` is an image whose header reads."""
+    try:
+        with Image.open(path):
+            pass
+    except FileNotFoundError:
+        raise DataError(f"mask file not found: {path} (image {image_id!r})") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+        raise DataError(f"cannot decode mask {path} (image {image_id!r}): {err}") from None
 
 
 def _header_size(path: Path) -> tuple[int, int]:
