@@ -12,12 +12,14 @@ from hypothesis import strategies as st
 from PIL import Image
 from torch.utils.data import DataLoader
 
+from wsol.config import load_config
 from wsol.data.boxes import TOLERANCE, box_problem, clip_box_ends
 from wsol.data.collate import collate_samples
 from wsol.data.datasets import create_dataset
 from wsol.data.sample import Sample
 from wsol.data.transforms import TRANSFORMS
 from wsol.data.validate import validate_splits
+from wsol.engine import train
 from wsol.errors import DataError
 from wsol.metrics.box_accuracy import BoxAccuracy
 from wsol.metrics.scoremap import read_scoremap
@@ -268,3 +270,18 @@ def test_validation_reads_mask_headers_and_names_the_image(tmp_path):
     assert dataset.check_target(0).boxes.tolist() == dataset.load_target(0).boxes.tolist()
     with pytest.raises(DataError, match=r"cannot decode mask .*bad_mask\.png \(image 'n\.png'\)"):
         dataset.check_target(2)
+
+
+def test_training_stops_on_a_bad_test_box_before_its_first_step(tmp_path):
+    data = tmp_path / "data"
+    wsoleval_split(data, "train", [GOOD])
+    wsoleval_split(data, "val", [GOOD])
+    wsoleval_split(data, "test", [GOOD, ("late.png", 1, (8, 6), "1,1,4,40")])
+    cfg = load_config(
+        None,
+        [f"output_dir={tmp_path / 'runs'}", "name=late", f"data.dataset={{name: wsoleval, root: {data}}}",
+         "data.num_workers=0", "model.backbone.name=convnet", "wandb.enabled=false"],
+    )
+    with pytest.raises(DataError, match=r"split 'test': .*localization\.txt:2: image 'late\.png'"):
+        train(cfg, progress=False)
+    assert not (tmp_path / "runs" / "late").exists()  # nothing written, nothing trained
