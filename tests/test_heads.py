@@ -7,6 +7,7 @@ import pytest
 import torch
 import yaml
 from test_layers import tensor_attributes
+from token_models import backbone_for
 
 from wsol.config import load_config
 from wsol.config.schema import BackboneConfig, ModelConfig
@@ -338,8 +339,8 @@ def test_inserted_model_compiles_as_one_graph():
 
 @pytest.mark.parametrize("name", HEADS.list())
 def test_state_dict_round_trip_reproduces_outputs(name):
-    source = make({"name": name}, seed=0).eval()
-    target = make({"name": name}, seed=1).eval()
+    source = make({"name": name}, seed=0, backbone=backbone_for(name, TINY)).eval()
+    target = make({"name": name}, seed=1, backbone=backbone_for(name, TINY)).eval()
     target.load_state_dict(source.state_dict())
     x = images()
     with torch.no_grad():
@@ -351,7 +352,7 @@ def test_state_dict_round_trip_reproduces_outputs(name):
 
 @pytest.mark.parametrize("name", HEADS.list())
 def test_no_hooks_on_the_backbone_and_no_tensors_kept_after_forward(name):
-    model = make({"name": name})
+    model = make({"name": name}, backbone=backbone_for(name, TINY))
     model(images()).logits.sum().backward()
     hooked = [n for n, m in model.backbone.named_modules() if m._forward_hooks or m._forward_pre_hooks]
     assert hooked == [] and tensor_attributes(model) == []
@@ -359,7 +360,8 @@ def test_no_hooks_on_the_backbone_and_no_tensors_kept_after_forward(name):
 
 @pytest.mark.parametrize("name", HEADS.list())
 def test_any_channels_and_input_size(name):
-    model = make({"name": name}, num_classes=3, backbone=BackboneConfig(name="efficientnet_lite0"))
+    backbone = backbone_for(name, BackboneConfig(name="efficientnet_lite0"))
+    model = make({"name": name}, num_classes=3, backbone=backbone)
     out = model(images(size=(72, 56)))
     assert out.logits.shape == (2, 3) and torch.isfinite(out.localization_map(torch.tensor([0, 2]))).all()
     if out.boxes is not None:

@@ -171,6 +171,8 @@ def run_epoch(run: TrainingRun, epoch: int, tracker: RunTracker, progress: bool)
     if info.enabled:
         run.train_loader.sampler.set_epoch(epoch)
     stats = train_one_epoch(run.opt, run.train_loader, epoch, progress and info.is_main)
+    if epoch == cfg.optim.epochs - 1:
+        fit_method(run)
     localize = epoch == cfg.optim.epochs - 1 or (
         cfg.eval.every_n_epochs > 0 and (epoch + 1) % cfg.eval.every_n_epochs == 0
     )
@@ -192,6 +194,18 @@ def run_epoch(run: TrainingRun, epoch: int, tracker: RunTracker, progress: bool)
     if info.is_main:
         save_checkpoints(run, epoch, is_best)
     barrier()  # no rank reads best.pth before rank 0 has written it
+
+
+def fit_method(run: TrainingRun) -> None:
+    """A method with dataset statistics (``fit(model, images)``: PC1, PSOL) fits them exactly on
+    the training split after the last epoch, so the last checkpoint holds them. Images come with
+    the eval transform, every image on every rank (the ranks' statistics agree)."""
+    fit = getattr(run.opt.method, "fit", None)
+    if fit is None:
+        return
+    dataset = build_dataset(run.cfg, run.cfg.data.train_split, train=False)
+    loader = build_loader(dataset, run.cfg, False, DistInfo())
+    fit(run.model, (batch["image"].to(run.opt.device, non_blocking=True) for batch in loader))
 
 
 def validate(run: TrainingRun, localize: bool, progress: bool) -> dict[str, Any]:
