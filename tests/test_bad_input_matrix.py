@@ -44,6 +44,7 @@ from wsol.data.validate import validate_splits
 from wsol.engine import train
 from wsol.errors import CheckpointError, ConfigError, DataError, RegistryError, WSOLError
 from wsol.evaluation.from_checkpoint import CheckpointEval, evaluate_checkpoint
+from wsol.evaluation.scoremaps import ScoremapEval, evaluate_scoremaps
 from wsol.metrics.box_accuracy import BoxAccuracy
 from wsol.metrics.mask_accuracy import MaskAccuracy
 from wsol.metrics.saliency_accumulator import SaliencyMetrics
@@ -231,6 +232,14 @@ def _saved_map(tmp: Path, data: bytes | None = None, array: np.ndarray | None = 
 def _truncated_npy(tmp: Path) -> None:
     np.save(tmp / "full.npy", np.zeros((224, 224)))
     _saved_map(tmp, (tmp / "full.npy").read_bytes()[:200])
+
+
+def _truncated_map_in_scoremaps_evaluation(tmp: Path) -> None:
+    root = wsoleval(tmp)
+    (tmp / "maps").mkdir()
+    np.save(tmp / "maps" / "a.npy", np.zeros((224, 224)))
+    (tmp / "maps" / "a.npy").write_bytes((tmp / "maps" / "a.npy").read_bytes()[:150])
+    evaluate_scoremaps(ScoremapEval(tmp / "maps", root / "metadata", "test", progress=False))
 
 
 def _all_zero_prepared_counted(tmp: Path) -> int:
@@ -503,6 +512,7 @@ CASES = [
     Case("negative workers", lambda t: load_config(CAM, ["data.num_workers=-1"]), ConfigError, "num_workers"),
     Case("truncated .npy score map", _truncated_npy, DataError, "img_3.npy"),
     Case("empty .npy score map", lambda t: _saved_map(t, b""), DataError, "img_3.npy"),
+    Case("truncated .npy, scoremaps evaluation", _truncated_map_in_scoremaps_evaluation, DataError, "a.npy"),
     Case(
         "object-dtype .npy score map",
         lambda t: _saved_map(t, array=np.array([None, {}], dtype=object)),

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from tqdm import tqdm
 
 from wsol.data.datasets import create_dataset, require_images
 from wsol.errors import DataError
 from wsol.metrics import METRICS
+from wsol.metrics.scoremap import read_scoremap
 
 
 def scoremap_path(root: Path, image_id: str) -> Path:
@@ -71,7 +71,7 @@ def evaluate_scoremaps(job: ScoremapEval) -> dict[str, Any]:
         path = scoremap_path(job.scoremaps, target.image_id)
         if not path.is_file():
             raise DataError(f"{target.image_id}: score map not found: {path}")
-        scoremap = np.load(path)
+        scoremap = read_scoremap(path)  # a truncated, empty or non-numeric file: one line naming it
         for metric in metrics:
             metric.update([scoremap], [target])
     results: dict[str, Any] = {"num_images": len(dataset)}
