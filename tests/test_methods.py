@@ -33,6 +33,7 @@ from wsol.methods.erasing import keep_below_max_ratio, keep_below_normalized, no
 from wsol.methods.has import HideAndSeek, hide_patches
 from wsol.models import WSOLModel, build_model
 from wsol.models.heads.cam import CAMHead
+from wsol.report.compare import load_run
 from wsol.run_files import RunDir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -477,6 +478,13 @@ def test_adversarial_erasing_cascade_trains_stages_fuses_maps_and_repeats(tmp_pa
     evaluated = json.loads((tmp_path / "again" / "metrics.json").read_text())
     reported = json.loads((run_dir / "stage_1" / "eval" / "metrics.json").read_text())
     assert evaluated == {**reported, "run": evaluated["run"]}
+    # Without --out the default folder is the stage's own eval/: never replaced unless asked.
+    with pytest.raises(ConfigError, match=r"stage_1/eval already holds evaluation results .*--overwrite"):
+        eval_cli(["checkpoint", str(stage_1_checkpoint), "--no-progress"])
+    assert json.loads((run_dir / "stage_1" / "eval" / "metrics.json").read_text()) == reported
+    # tools/compare.py reads the cascade run folder as its last kept stage's evaluation.
+    compared = load_run(run_dir)
+    assert compared.metrics == reported and compared.config["method.name"] == "adversarial_erasing"
 
     # Same seed, same cascade.
     assert train_cli([str(cascade_config(tmp_path, "b")), "--no-progress"]) == 0

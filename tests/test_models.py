@@ -106,10 +106,10 @@ def test_backbone_errors():
         create_backbone(BackboneConfig(name="resnt18"))
     with pytest.raises(ConfigError, match="feature_stage: 9 out of range"):
         create_backbone(BackboneConfig(name="resnet18", feature_stage=9))
-    with pytest.raises(ConfigError, match="checkpoint not found"):
-        create_backbone(BackboneConfig(name="resnet18", pretrained="/nonexistent.pth"))
+    with pytest.raises(ConfigError, match="checkpoint: file not found"):
+        create_backbone(BackboneConfig(name="resnet18", weights="checkpoint", checkpoint="/nonexistent.pth"))
     with pytest.raises(ConfigError, match="holds efficientnet_lite0 weights"):
-        create_backbone(BackboneConfig(name="resnet18", pretrained="efficientnet_lite0_package"))
+        create_backbone(BackboneConfig(name="resnet18", weights="efficientnet_lite0_package"))
 
 
 def test_packaged_efficientnet_weights_classify_a_cat(tmp_path, monkeypatch):
@@ -126,7 +126,7 @@ def test_packaged_efficientnet_weights_classify_a_cat(tmp_path, monkeypatch):
     )
     assert all(k.startswith(("conv_head", "bn2", "classifier")) for k in missing.missing_keys)
     backbone = create_backbone(
-        BackboneConfig(name="efficientnet_lite0", pretrained="efficientnet_lite0_package")
+        BackboneConfig(name="efficientnet_lite0", weights="efficientnet_lite0_package")
     )
     backbone.eval()
     image = transform.resize(data.chelsea(), (224, 224), anti_aliasing=True)
@@ -163,4 +163,4 @@ def test_convnet_backbone_options():
     with pytest.raises(ConfigError, match=r"unknown option 'widht' for convnet \(did you mean 'width'"):
         create_backbone(BackboneConfig(name="convnet", options={"widht": 8}))
     with pytest.raises(ConfigError, match="no pretrained weights"):
-        create_backbone(BackboneConfig(name="convnet", pretrained="timm"))
+        create_backbone(BackboneConfig(name="convnet", weights="timm"))

@@ -93,9 +93,7 @@ def test_config_trains_two_steps_and_evaluates(dataset, method, arch, trees, tmp
 
 
 def test_a_config_with_its_real_network(trees, tmp_path):
-    check_results(
-        train(tiny("ilsvrc", "adl", "inception_v3", trees, tmp_path), progress=False), "ilsvrc"
-    )
+    check_results(train(tiny("ilsvrc", "adl", "inception_v3", trees, tmp_path), progress=False), "ilsvrc")
 
 
 def test_eval_loc_scores_a_converted_checkpoint(trees, tmp_path, capsys):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from torch.utils.data import Dataset
@@ -33,6 +34,15 @@ class WSOLDataset(Dataset):
     def load_sample(self, index: int) -> Sample:  # pragma: no cover - abstract
         """The image and all its ground truth, in original pixels."""
         raise NotImplementedError
+
+    def check_target(self, index: int) -> Sample:
+        """Ground truth for validation (:mod:`wsol.data.validate`); override to check files
+        from their headers instead of decoding them (default: :meth:`load_target`)."""
+        return self.load_target(index)
+
+    def image_path(self, index: int) -> Path | None:
+        """The image file of ``index``, if the dataset reads one (validation checks its header)."""
+        return None
 
     def load_target(self, index: int) -> Sample:
         """Ground truth only (``image`` None, ``size`` set); override to skip decoding."""

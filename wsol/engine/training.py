@@ -20,7 +20,6 @@ from torch.utils.data import DataLoader
 
 from wsol import keys
 from wsol.checkpoints.files import (
-    check_checkpoint_choice,
     epoch_checkpoints,
     load_evaluated,
     load_latest,
@@ -29,6 +28,7 @@ from wsol.checkpoints.files import (
 from wsol.config import RunConfig, save_config, to_dict
 from wsol.data.dataset import WSOLDataset
 from wsol.data.loaders import build_dataset, build_loader
+from wsol.data.validate import validate_run
 from wsol.engine.optim import build_optimizer, build_scheduler
 from wsol.engine.trainer import Optimisation, train_one_epoch
 from wsol.errors import ConfigError
@@ -97,7 +97,6 @@ def run_training(
 
 def prepare(cfg: RunConfig, method: Method, resume: bool) -> TrainingRun:
     """Seed, build data, model and optimizer (in this order: it fixes the RNG streams), restore."""
-    check_checkpoint_choice(cfg.eval.checkpoint)
     info = dist_info()
     init_distributed(info)
     device = select_device(cfg.device, info)
@@ -107,12 +106,13 @@ def prepare(cfg: RunConfig, method: Method, resume: bool) -> TrainingRun:
         raise ConfigError(
             f"name: {run.root} already holds checkpoints; pass --resume or choose another name="
         )
-    if info.is_main:
-        save_config(cfg, run.config)
     seed_everything(derive_seed(cfg.seed, info.rank))
 
     train_set = build_dataset(cfg, cfg.data.train_split, train=True)
     val_set = build_dataset(cfg, cfg.data.val_split, train=False)
+    validate_run(cfg, {cfg.data.train_split: train_set, cfg.data.val_split: val_set})  # every split, now
+    if info.is_main:
+        save_config(cfg, run.config)
     generator = torch.Generator()
     train_loader = build_loader(train_set, cfg, True, info, generator)
     val_loader = build_loader(val_set, cfg, False, info)
@@ -141,6 +141,7 @@ def restore(run: TrainingRun) -> None:
     """Continue from the newest readable epoch checkpoint, if there is one."""
     state = load_latest(run.run.checkpoints)
     if state is None:
+        log.warning("--resume: no checkpoint in %s yet; starting at epoch 0", run.run.checkpoints)
         return
     run.model.load_state_dict(state["model"])
     run.opt.optimizer.load_state_dict(state["optimizer"])

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from wsol.errors import ConfigError
+from wsol.errors import check_choice
 from wsol.explainers import create_explainer
 from wsol.methods.base import Method
 from wsol.metrics.fixations import center_bias
@@ -86,8 +86,7 @@ def baseline_maps(model: nn.Module, baseline: str, sigma_frac: float = 0.3) -> M
     for every image; it tells how much of a score a map gets from photographers'
     centre bias alone.
     """
-    if baseline not in BASELINES:
-        raise ConfigError(f"unknown baseline {baseline!r}; choose from {BASELINES}")
+    check_choice(baseline, BASELINES, "baseline")
 
     def compute(images: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
         with torch.no_grad():

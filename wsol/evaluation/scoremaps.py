@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from tqdm import tqdm
 
 from wsol.data.datasets import create_dataset, require_images
 from wsol.errors import DataError
 from wsol.metrics import METRICS
+from wsol.metrics.scoremap import read_scoremap
 
 
 def scoremap_path(root: Path, image_id: str) -> Path:
@@ -69,7 +69,7 @@ def evaluate_scoremaps(job: ScoremapEval) -> dict[str, Any]:
     ]
     for index in tqdm(range(len(dataset)), desc=job.split, disable=not job.progress, dynamic_ncols=True):
         target = dataset.load_target(index)
-        scoremap = np.load(scoremap_path(job.scoremaps, target.image_id))
+        scoremap = read_scoremap(scoremap_path(job.scoremaps, target.image_id))  # bad files: one line
         for metric in metrics:
             metric.update([scoremap], [target])
     results: dict[str, Any] = {"num_images": len(dataset)}

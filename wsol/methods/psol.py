@@ -104,8 +104,9 @@ class PSOL(PC1):
         target = pseudo_boxes(output.attention[:, 0].detach())
         predicted = model.localizer(images)
         loss = self.loss(output, labels) + self.box_weight * F.mse_loss(predicted, target)
-        return loss, ModelOutput(output.logits, attention=output.attention, boxes=predicted,
-                                 aux_losses=output.aux_losses)
+        return loss, ModelOutput(
+            output.logits, attention=output.attention, boxes=predicted, aux_losses=output.aux_losses
+        )
 
     def localization_map(self, model: nn.Module, images: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
         return model(images).logits, box_maps(model.localizer(images), tuple(images.shape[-2:]))

@@ -44,7 +44,7 @@ import numpy as np
 
 from wsol import keys
 from wsol.data.sample import Sample
-from wsol.errors import ConfigError, DataError
+from wsol.errors import ConfigError, DataError, check_choice
 from wsol.metrics import METRICS
 from wsol.metrics.base import MetricAccumulator, check_batch, image_size, threshold_grid
 from wsol.metrics.boxes import (
@@ -91,10 +91,8 @@ class BoxAccuracy(MetricAccumulator):
         super().__init__()
         if not modes or len(set(modes)) != len(modes) or not set(modes) <= set(CONTOUR_MODES):
             raise ConfigError(f"modes must be distinct values among {CONTOUR_MODES}, got {list(modes)}")
-        if method not in BOX_METHODS:
-            raise ConfigError(f"unknown box method {method!r}; choose from {BOX_METHODS}")
-        if box_convention not in BOX_CONVENTIONS:
-            raise ConfigError(f"unknown box_convention {box_convention!r}; choose from {BOX_CONVENTIONS}")
+        check_choice(method, BOX_METHODS, "maxboxacc.method")
+        check_choice(box_convention, BOX_CONVENTIONS, "maxboxacc.box_convention")
         if not iou_thresholds or any(not 0 < d <= 100 for d in iou_thresholds):
             raise ConfigError(f"iou_thresholds must be percentages in (0, 100], got {list(iou_thresholds)}")
         self.thresholds = threshold_grid(cam_curve_interval, resolution, input_maps)

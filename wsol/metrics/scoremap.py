@@ -18,18 +18,22 @@ float64), which normalisation then stretches to [0, 1], as in the reference.
 Maps prepared elsewhere (``input_maps="prepared"``, the reference's ``evaluate_wsol``
 path that reads saved ``.npy`` maps) are used as given after the checks of
 ``util.check_scoremap_validity``: 2-D, no NaN, values in [0, 1]; wsol also requires the
-evaluation resolution. A constant prepared map (all zeros included) is used as given and
-counted as ``"constant"``.
+evaluation resolution. A constant prepared map (all zeros, say) is scored as given, like
+the reference, and reported as ``"constant"`` so that it counts in ``n_constant_maps``.
+:func:`read_scoremap` reads a saved map, turning a truncated, empty or non-numeric
+``.npy`` file into a one-line :class:`~wsol.errors.DataError` naming the file.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import cv2
 import numpy as np
 
+from wsol.errors import DataError
 from wsol.metrics.maps import as_numpy
 
 MapStatus = Literal["ok", "nan", "constant"]
@@ -43,7 +47,8 @@ class PreparedMap:
 
     Attributes:
         scoremap: ``(R, R)`` float64 map with values in [0, 1].
-        status: ``"ok"``, or ``"nan"`` / ``"constant"`` when the map became all zeros.
+        status: ``"ok"``, or ``"nan"`` / ``"constant"`` when a raw map became all zeros
+            (or a prepared map is constant, which is scored as given).
     """
 
     scoremap: np.ndarray
@@ -116,6 +121,27 @@ def check_prepared_scoremap(scoremap: Any, resolution: int = 224) -> PreparedMap
     if (cam < 0).any() or (cam > 1).any():
         raise ValueError(f"a prepared score map must lie in [0, 1], got [{cam.min()}, {cam.max()}]")
     return PreparedMap(cam, "constant" if cam.min() == cam.max() else "ok")
+
+
+def read_scoremap(path: str | os.PathLike) -> np.ndarray:
+    """The score map saved at ``path`` (``.npy``), or a :class:`DataError` naming the file
+    when it is missing, truncated, empty, not a ``.npy`` file or not real numbers."""
+    try:
+        array = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise DataError(f"score map not found: {path}") from None
+    except (ValueError, EOFError, OSError) as err:  # numpy's messages for bad headers and data
+        message = (str(err) or type(err).__name__).splitlines()[0]
+        raise DataError(f"cannot read score map {path}: {message}") from None
+    if not isinstance(array, np.ndarray):
+        raise DataError(f"score map {path} holds several arrays (.npz); save one array with np.save")
+    try:
+        to_float64(array[:0])
+    except ValueError as err:
+        raise DataError(f"score map {path}: {err}") from None
+    if array.ndim != 2 or array.size == 0:
+        raise DataError(f"score map {path} must be a non-empty 2-D array, got shape {array.shape}")
+    return array
 
 
 def load_scoremap(map_: Any, resolution: int, input_maps: InputMaps) -> PreparedMap:

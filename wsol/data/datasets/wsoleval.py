@@ -15,11 +15,13 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from wsol.data.boxes import box_problem, clip_box_ends
 from wsol.data.dataset import WSOLDataset
 from wsol.data.datasets import DATASETS
+from wsol.data.datasets._base import ProblemLog
 from wsol.data.image_io import read_image
 from wsol.data.sample import Sample
-from wsol.data.wsoleval_layout import ImageRecord, read_class_names, read_split_metadata
+from wsol.data.wsoleval_layout import LOCALIZATION, ImageRecord, read_class_names, read_split_metadata
 from wsol.errors import ConfigError, DataError
 
 MASK_RESIZE = ("direct", "image")
@@ -57,6 +59,10 @@ class WSOLEvalDataset(WSOLDataset):
     Sizes: ``image_sizes.txt`` may be absent or empty (OpenImages); the size is then read
     from the image's header, or, for an image with masks whose file is not there (scoring
     saved maps), taken from its first mask: mask metrics do not depend on it.
+    Boxes are checked against the image size under :mod:`wsol.data.boxes`' policy: an end
+    one past the last pixel (``x1 == W``) is clipped to ``W - 1`` and counted in
+    ``problems``; any other box outside the image is a :class:`DataError` naming the
+    image and its ``localization.txt`` line.
     """
 
     def __init__(
@@ -86,6 +92,7 @@ class WSOLEvalDataset(WSOLDataset):
         self.image_ids = [r.image_id for r in self.records]
         self.ground_truth = parsed.ground_truth
         self.class_names = self._class_names(metadata, num_classes)
+        self.problems = ProblemLog(f"wsoleval/{split}")
 
     def _class_names(self, metadata: Path, num_classes: int | None) -> list[str]:
         names = read_class_names(metadata)
@@ -97,9 +104,12 @@ class WSOLEvalDataset(WSOLDataset):
             raise DataError(f"{metadata}: class label {top} but only {len(names)} classes")
         return names
 
+    def image_path(self, index: int) -> Path:
+        return self.image_root / self.records[index].image_id
+
     def load_sample(self, index: int) -> Sample:
         record = self.records[index]
-        image = read_image(self.image_root / record.image_id)
+        image = read_image(self.image_path(index))
         size = (image.shape[1], image.shape[0])
         if record.size is not None and record.size != size:
             raise DataError(
@@ -120,12 +130,26 @@ class WSOLEvalDataset(WSOLDataset):
             return first.shape[1], first.shape[0]
         return _header_size(path)
 
+    def check_target(self, index: int) -> Sample:
+        """:meth:`load_target` with the mask files' headers read instead of their pixels."""
+        record = self.records[index]
+        size = record.size or self._size_without_metadata(record)
+        for relative in [*record.mask_paths, record.ignore_path, *record.part_paths.values()]:
+            if relative:
+                _mask_header(self.mask_root / relative, record.image_id)
+        sample = Sample(image_id=record.image_id, image=None, label=record.label, size=size)
+        if record.boxes:
+            sample.boxes = self._boxes(record, size)
+        if record.fixations:
+            sample.fixations = _fixations(record, size)
+        return sample
+
     def _target(
         self, record: ImageRecord, image: np.ndarray | None, size: tuple[int, int], native_masks: bool = False
     ) -> Sample:
         sample = Sample(image_id=record.image_id, image=image, label=record.label, size=size)
         if record.boxes:
-            sample.boxes = np.asarray(record.boxes, dtype=np.float64).reshape(-1, 4)
+            sample.boxes = self._boxes(record, size)
         if record.mask_paths:
             first = self._mask(record.mask_paths[0], record.image_id, None if native_masks else size)
             grid = (first.shape[1], first.shape[0])
@@ -141,6 +165,16 @@ class WSOLEvalDataset(WSOLDataset):
         if record.fixations:
             sample.fixations = _fixations(record, size)
         return sample
+
+    def _boxes(self, record: ImageRecord, size: tuple[int, int]) -> np.ndarray:
+        boxes, clipped = clip_box_ends(np.asarray(record.boxes), size)
+        if clipped:
+            self.problems.add("box end at the image size (clipped)", f"image {record.image_id!r}")
+        for box, where in zip(boxes, record.box_lines or [LOCALIZATION] * len(boxes), strict=True):
+            problem = box_problem(box, size)
+            if problem:
+                raise DataError(f"{where}: image {record.image_id!r}: {problem}")
+        return boxes
 
     def _mask(self, relative: str, image_id: str, size: tuple[int, int] | None) -> np.ndarray:
         """Binary ``(H, W)`` bool mask (nonzero pixels) resized to ``size`` (if given) if needed."""
@@ -167,6 +201,17 @@ def _fixations(record: ImageRecord, size: tuple[int, int]) -> np.ndarray:
             f"fixation ({x:g}, {y:g}) of image {record.image_id!r} lies outside its {width}x{height} pixels"
         )
     return points
+
+
+def _mask_header(path: Path, image_id: str) -> None:
+    """A :class:`DataError` unless ``path`` is an image whose header reads."""
+    try:
+        with Image.open(path):
+            pass
+    except FileNotFoundError:
+        raise DataError(f"mask file not found: {path} (image {image_id!r})") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+        raise DataError(f"cannot decode mask {path} (image {image_id!r}): {err}") from None
 
 
 def _header_size(path: Path) -> tuple[int, int]:

@@ -83,12 +83,15 @@ class GTTransform:
         masks, names = _collect_masks(sample)
         boxes = _to_exclusive(sample.boxes)
         squares = _squares(sample.fixations)
-        out = self.compose(
-            image=sample.image,
-            masks=masks,
-            bboxes=np.concatenate([boxes, squares]),
-            box_ids=np.arange(len(boxes) + len(squares)),  # boxes first, then fixation squares
-        )
+        try:
+            out = self.compose(
+                image=sample.image,
+                masks=masks,
+                bboxes=np.concatenate([boxes, squares]),
+                box_ids=np.arange(len(boxes) + len(squares)),  # boxes first, then fixation squares
+            )
+        except ValueError as err:  # albumentations' box checks; datasets catch such boxes first
+            raise DataError(f"image {sample.image_id!r}: {str(err).splitlines()[0]}") from None
         image = out["image"]
         if image.shape[:2] != (self.image_size, self.image_size):
             raise RuntimeError(f"transform produced {image.shape[:2]}, expected {self.image_size}")

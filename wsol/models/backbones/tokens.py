@@ -79,8 +79,9 @@ class TokenFeatures(list):
       queries), when the backbone records them (``keep_attention``), else empty.
     """
 
-    def __init__(self, maps: list[Tensor], layout: TokenLayout, prefix: dict[str, Tensor],
-                 attentions: list[Tensor]) -> None:
+    def __init__(
+        self, maps: list[Tensor], layout: TokenLayout, prefix: dict[str, Tensor], attentions: list[Tensor]
+    ) -> None:
         super().__init__(maps)
         self.layout, self.prefix, self.attentions = layout, prefix, attentions
 
@@ -175,12 +176,15 @@ class TokenBackbone(Backbone):
         """
         attentions: list[Tensor] = []
         modules = [block.attn for block in self.body.blocks]
-        if not all(hasattr(m, "fused_attn") and isinstance(getattr(m, "attn_drop", None), nn.Module)
-                   for m in modules):
+        if not all(
+            hasattr(m, "fused_attn") and isinstance(getattr(m, "attn_drop", None), nn.Module) for m in modules
+        ):
             raise WSOLError("this transformer's attention modules do not expose attention probabilities")
         fused = [m.fused_attn for m in modules]
-        handles = [m.attn_drop.register_forward_hook(lambda _m, args, _o: attentions.append(args[0]))
-                   for m in modules]
+        handles = [
+            m.attn_drop.register_forward_hook(lambda _m, args, _o: attentions.append(args[0]))
+            for m in modules
+        ]
         try:
             for m in modules:
                 m.fused_attn = False

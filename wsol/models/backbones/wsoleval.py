@@ -350,4 +350,3 @@ def wsoleval_inception_v3(cfg: BackboneConfig) -> WsolEvalBackbone:
     net = WsolEvalBackbone(stages, num_body=4)
     _init(net, _xavier)
     return _finish(net, cfg, "inception_v3")
-

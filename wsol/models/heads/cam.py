@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import ClassVar, Literal, get_args
 
 import torch
 from torch import Tensor, nn
 
-from wsol.errors import ConfigError
+from wsol.errors import check_choice
 from wsol.models.heads import HEADS
 from wsol.models.output import ModelOutput
 
-POOLINGS = ("gap", "gmp", "lse", "topk")
+Pooling = Literal["gap", "gmp", "lse", "topk"]  # checked when a config loads (Registry.check)
+POOLINGS = get_args(Pooling)
 
 
 @HEADS.register("cam")
@@ -47,15 +48,14 @@ class CAMHead(nn.Module):
         self,
         in_channels: list[int],
         num_classes: int,
-        pooling: str = "gap",
+        pooling: Pooling = "gap",
         lse_r: float = 5.0,
         topk_ratio: float = 0.2,
         topk_alpha: float = 0.7,
         conv_channels: Sequence[int] = (),
     ) -> None:
         super().__init__()
-        if pooling not in POOLINGS:
-            raise ConfigError(f"model.head.pooling: {pooling!r} is not one of {POOLINGS}")
+        check_choice(pooling, POOLINGS, "model.head.pooling")
         self.pooling, self.lse_r, self.topk_ratio, self.topk_alpha = pooling, lse_r, topk_ratio, topk_alpha
         if any(int(c) <= 0 for c in conv_channels):
             raise ConfigError(f"model.head.conv_channels: need positive widths, got {list(conv_channels)}")
