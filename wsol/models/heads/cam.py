@@ -9,7 +9,7 @@ from typing import ClassVar, Literal, get_args
 import torch
 from torch import Tensor, nn
 
-from wsol.errors import check_choice
+from wsol.errors import ConfigError, check_choice
 from wsol.models.heads import HEADS
 from wsol.models.output import ModelOutput
 
