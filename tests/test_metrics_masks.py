@@ -147,3 +147,24 @@ def test_bad_masks_name_the_image():
     missing = Sample(image_id="oi/y.jpg", image=None, label=0, size=(40, 30))
     with pytest.raises(DataError, match=r"oi/y\.jpg: no object mask"):
         accumulator.update([np.zeros((7, 7))], [missing])
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.integers(0, 2**32 - 1),
+    st.sampled_from([0.001, 0.01, 0.05, 0.3]),
+    st.sampled_from([np.float64, np.float32]),
+)
+def test_score_histograms_equal_numpy_histograms(seed, interval, dtype):
+    """The one-pass binning equals np.histogram, with scores on the edges, at 1.0, outside and NaN."""
+    rng = np.random.default_rng(seed)
+    edges = pxap_bin_edges(cam_thresholds(interval))
+    scores = rng.random((17, 23))
+    on_edges = rng.random(scores.shape) < 0.3
+    specials = np.append(edges, [-0.5, np.nextafter(1.0, 0.0), 3.5, np.nan])
+    scores[on_edges] = rng.choice(specials, on_edges.sum())
+    scores = scores.astype(dtype)
+    labels = rng.choice(np.array([0, 1, 255], dtype=np.uint8), scores.shape)
+    pos, neg = score_histograms(scores, labels, edges)
+    assert np.array_equal(pos, np.histogram(scores[labels == 1], bins=edges)[0])
+    assert np.array_equal(neg, np.histogram(scores[labels == 0], bins=edges)[0])
