@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from wsol.data.dataset import WSOLDataset
+from wsol.data.dataset import WSOLDataset, keep_fields
 from wsol.data.datasets import DATASETS
 from wsol.data.image_io import read_image
 from wsol.data.sample import Sample
@@ -82,6 +82,10 @@ class WSOLEvalDataset(WSOLDataset):
         return names
 
     def load_sample(self, index: int) -> Sample:
+        return self.load_fields(index, None)
+
+    def load_fields(self, index: int, fields: frozenset[str] | None) -> Sample:
+        """The image and the ground truth in ``fields`` (None: all); other masks are not read."""
         record = self.records[index]
         image = read_image(self.image_root / record.image_id)
         size = (image.shape[1], image.shape[0])
@@ -90,30 +94,37 @@ class WSOLEvalDataset(WSOLDataset):
                 f"image {record.image_id!r} is {size[0]}x{size[1]} but image_sizes.txt says "
                 f"{record.size[0]}x{record.size[1]}"
             )
-        return self._target(record, image, size)
+        return self._target(record, image, size, fields)
 
     def load_target(self, index: int) -> Sample:
         record = self.records[index]
         size = record.size or _header_size(self.image_root / record.image_id)
-        return self._target(record, None, size)
+        return self._target(record, None, size, None)
 
-    def _target(self, record: ImageRecord, image: np.ndarray | None, size: tuple[int, int]) -> Sample:
+    def _target(
+        self,
+        record: ImageRecord,
+        image: np.ndarray | None,
+        size: tuple[int, int],
+        fields: frozenset[str] | None,
+    ) -> Sample:
         sample = Sample(image_id=record.image_id, image=image, label=record.label, size=size)
         if record.boxes:
             sample.boxes = np.asarray(record.boxes, dtype=np.float64).reshape(-1, 4)
-        if record.mask_paths:
+        if record.mask_paths and _wanted("masks", fields):
             masks = [self._mask(p, record.image_id, size) for p in record.mask_paths]
             union = np.logical_or.reduce(masks)
             sample.mask = union.astype(np.uint8)
             if record.ignore_path:
                 sample.ignore = self._mask(record.ignore_path, record.image_id, size) & ~union
-        sample.part_masks = {
-            name: self._mask(path, record.image_id, size).astype(np.uint8)
-            for name, path in record.part_paths.items()
-        }
-        if record.fixations:
+        if _wanted("parts", fields):
+            sample.part_masks = {
+                name: self._mask(path, record.image_id, size).astype(np.uint8)
+                for name, path in record.part_paths.items()
+            }
+        if record.fixations and _wanted("fixations", fields):
             sample.fixations = _fixations(record, size)
-        return sample
+        return keep_fields(sample, fields)
 
     def _mask(self, relative: str, image_id: str, size: tuple[int, int]) -> np.ndarray:
         """Binary ``(H, W)`` bool mask (nonzero pixels) resized to ``size`` if needed."""
@@ -126,6 +137,10 @@ class WSOLEvalDataset(WSOLDataset):
         if (mask.shape[1], mask.shape[0]) != size:
             mask = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
         return mask > 0
+
+
+def _wanted(kind: str, fields: frozenset[str] | None) -> bool:
+    return fields is None or kind in fields
 
 
 def _fixations(record: ImageRecord, size: tuple[int, int]) -> np.ndarray:
