@@ -22,11 +22,11 @@ from wsol.config import load_config
 from wsol.data.datasets import create_dataset, require_images
 from wsol.data.image_io import read_image
 from wsol.data.sample import Sample
-from wsol.engine.trainer import autocast
 from wsol.errors import ConfigError, DataError, RegistryError, WSOLError
 from wsol.metrics.box_accuracy import BoxAccuracy
 from wsol.metrics.mask_accuracy import MaskAccuracy
 from wsol.metrics.saliency_accumulator import SaliencyMetrics
+from wsol.utils.precision import autocast
 
 CAM = Path(__file__).resolve().parents[1] / "configs" / "synthparts" / "cam.yaml"
 
@@ -381,5 +381,5 @@ def test_bad_input(case: Case, tmp_path: Path) -> None:
 
 
 def test_matrix_covers_every_kind_of_input() -> None:
-    assert len(CASES) >= 40
+    assert {c.error for c in CASES} == {DataError, ConfigError, RegistryError, None}  # None: counted skips
     assert len({c.name for c in CASES}) == len(CASES)

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 from tiny_boxes import TinyBoxes, register_tiny_boxes, tiny_config
 
-from wsol.engine.training import run_training
+from wsol.engine import train
 from wsol.errors import ConfigError, DataError
 from wsol.report.compare import Group, Run, comparison_curves, load_run, write_report
 
@@ -30,7 +30,7 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     with pytest.MonkeyPatch.context() as mp:
         register_tiny_boxes(mp)
         for name, overrides in variants.items():
-            run_training(tiny_config(out, name, *overrides), progress=False)
+            train(tiny_config(out, name, *overrides), progress=False)
     return {name: out / name for name in variants}
 
 
@@ -71,11 +71,11 @@ def test_overlay_grid_shows_the_same_images_of_every_group(runs, tmp_path):
     for run in runs.values():
         assert list(load_run(run).overlay_files())[:3] == ids
     grid = Image.open(tmp_path / "overlays.png")
-    curves = Image.open(tmp_path / "curves.png")
     assert grid.size[0] > grid.size[1]  # two group rows, three image columns
-    assert curves.size[0] > 0
+    Image.open(tmp_path / "curves.png").verify()
     md = (tmp_path / "report.md").read_text()
     assert "![The same test images across groups](overlays.png)" in md
+    assert "![Threshold curves](curves.png)" in md  # the runs' curves were found and plotted
 
 
 def test_group_by_key_and_eval_folders(runs, tmp_path):

@@ -1,5 +1,6 @@
 import pytest
 import torch
+from token_models import backbone_for
 
 from wsol.config.schema import BackboneConfig, ModelConfig
 from wsol.errors import ConfigError
@@ -14,7 +15,7 @@ TINY = BackboneConfig(name="resnet10t", feature_stage=-1)
 @pytest.mark.parametrize("name", HEADS.list())
 def test_every_head_keeps_the_forward_contract(name):
     torch.manual_seed(0)
-    model = build_model(ModelConfig(backbone=TINY, head={"name": name}), num_classes=5)
+    model = build_model(ModelConfig(backbone=backbone_for(name, TINY), head={"name": name}), num_classes=5)
     images = torch.randn(2, 3, 64, 64)
     out = model(images)
     assert out.logits.shape == (2, 5)
@@ -73,6 +74,31 @@ def test_insert_after_applies_block():
     after = backbone(x)
     torch.testing.assert_close(after[1], before[1])
     assert (after[-1] >= 0).all() and "inserted.4_1" in dict(backbone.named_modules())
+
+
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        BackboneConfig(name="convnet", options={"width": 8, "blocks": 1}),
+        TINY,
+        BackboneConfig(name="resnet10t", stride_one_stages=[-1], feature_stage=-2),
+        BackboneConfig(name="efficientnet_lite0", feature_stage=-2),
+        BackboneConfig(name="mobilenetv3_small_050"),
+    ],
+    ids=lambda cfg: f"{cfg.name}{cfg.feature_stage}",
+)
+def test_running_the_stages_in_turn_gives_the_features(cfg):
+    backbone = create_backbone(cfg).eval()
+    x = torch.randn(1, 3, 64, 48)
+    with torch.no_grad():
+        features, y = [], x
+        for stage in range(len(backbone.channels)):
+            y = backbone.run_stage(stage, y)
+            features.append(y)
+        expected = backbone(x)
+    assert backbone.runs_stagewise and len(features) == len(expected) == len(backbone.channels)
+    for got, want in zip(features, expected, strict=True):
+        assert torch.equal(got, want)
 
 
 def test_backbone_errors():

@@ -11,13 +11,18 @@ Contract of a member: a subclass of :class:`wsol.methods.base.Method` built as
 
 The model must stay a plain :class:`~wsol.models.WSOLModel` in eval mode outside these
 hooks, so explainers and checkpoints work for every method. A method instance serves
-the one model it set up (it may keep references to blocks it inserted). A method with
-``is_cascade = True`` trains several models in turn; ``run_training`` hands it to
-:func:`wsol.engine.cascade.run_cascade`. Docstrings give the paper, the reference code
+the one model it set up (it may keep references to blocks it inserted). A
+:class:`~wsol.methods.base.CascadeMethod` trains several models in turn;
+:func:`wsol.engine.train` hands it to :func:`wsol.engine.cascade.run_cascade`, and
+:func:`wsol.load_model` rebuilds it with its earlier stages. Docstrings give the paper, the reference code
 and its default hyper-parameters.
 
 Members: ``vanilla``, ``has``, ``cutmix``, ``adl``, ``acol``, ``eil`` and the cascade
-``adversarial_erasing``; shared masks and fills live in :mod:`wsol.methods.erasing`.
+``adversarial_erasing``; shared masks and fills live in :mod:`wsol.methods.erasing`. The
+2020-2024 methods: ``bas``, ``bridgegap`` (CAM heads), ``pc1`` (class-agnostic PC1/DDT maps of
+any backbone) and ``psol`` (DDT pseudo boxes train a separate localizer). ``pc1`` and ``psol``
+also offer ``fit(model, images)``: exact feature statistics over a dataset, replacing the
+running ones (for a pretrained backbone, or after training).
 """
 
 from wsol.registry import Registry

@@ -3,9 +3,9 @@
 Contract of a member (see :class:`wsol.metrics.base.MetricAccumulator`): a class built
 from keyword options (e.g. ``cam_curve_interval``, ``resolution``) that
 
-* declares ``requires``, the ground-truth kinds it needs (subset of
-  ``{"boxes", "masks", "fixations"}``); evaluation runs every member whose needs the
-  dataset's ``ground_truth`` covers;
+* declares ``requires``, the ground-truth kinds it reads (subset of
+  ``{"boxes", "masks", "fixations", "parts"}``); evaluation runs every member whose needs
+  the dataset's ``ground_truth`` covers;
 * streams: ``update(maps, targets, predictions=None)`` takes a batch of raw score maps
   (``(h, w)`` numpy or torch arrays, float32 or float64, any resolution), the matching
   ground-truth :class:`~wsol.data.sample.Sample` records (original pixels) and optionally
@@ -19,6 +19,32 @@ A member documents its definition (formula, paper, reference code) in its docstr
 says where wsol deliberately differs from the reference.
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from wsol.config.schema import EvalConfig
 from wsol.registry import Registry
 
+if TYPE_CHECKING:
+    from wsol.metrics.base import MetricAccumulator
+
 METRICS = Registry("metric", __name__)
+
+
+def create_metrics(
+    cfg: EvalConfig, ground_truth: frozenset[str], names: Sequence[str] = ("*",)
+) -> list[MetricAccumulator]:
+    """Every member matching ``names`` whose required ground truth the dataset has, built with the
+    ``eval`` section's options (threshold interval, resolution, IoU thresholds)."""
+    options: dict[str, Any] = {
+        "cam_curve_interval": cfg.cam_curve_interval,
+        "resolution": cfg.resolution,
+        "iou_thresholds": list(cfg.iou_thresholds),
+    }
+    return [
+        METRICS.build(name, key="eval", **options)
+        for name in METRICS.list(list(names))
+        if METRICS.get(name).requires <= ground_truth
+    ]
