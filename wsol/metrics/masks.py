@@ -20,6 +20,12 @@ dropped). Cumulating from the top bin, ``TP_j``, ``FP_j`` give precision
 ``100 * sum_{j >= 1, TP_j + FP_j > 0} precision_j * (recall_j - recall_{j-1})``,
 computed with the reference's float64 operations.
 
+*Speed.* :class:`~wsol.metrics.mask_accuracy.MaskAccuracy` samples the masks at the
+nearest pixels and histograms the scores in one numba pass (:func:`mask_histograms`),
+without a float32 copy of the original-size masks or numpy's sort-based binning: 2.7x
+(interval 0.01) and 3.0x (0.001) faster than wsolevaluation's ``MaskEvaluator.accumulate``
+on the same in-memory masks (``benchmarks/bench_metrics.py --n 300``), same histograms.
+
 *Exact PxAP* (wsol-only, opt-in): the same right-step sum over every distinct score value
 instead of the threshold bins (no binning; average precision with tied scores grouped).
 
