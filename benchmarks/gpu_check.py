@@ -21,7 +21,7 @@ Sections (each prints as it finishes; one table at the end):
    256 masked copies per pass across images and channels, pytorch-grad-cam 16 of one
    image); peak memory of each.
 
-Ends with one ``GOAL`` line per goal. ``--smoke`` uses timm's resnet10t at 64 px,
+Ends with one ``GOAL`` line per goal. ``--smoke`` uses timm's test_resnet at 64 px,
 batch 2, 12 maps, skips ``torch.compile`` off GPU and makes no claim about the goals.
 """
 
@@ -75,7 +75,7 @@ class Sizes:
 
 
 FULL = Sizes("resnet50", 224, 64, 5, 20, 50_000, 32, 2)
-SMOKE = Sizes("resnet10t", 64, 2, 1, 1, 12, 2, 1)
+SMOKE = Sizes("test_resnet", 64, 2, 1, 1, 12, 2, 1)
 
 
 def peak_gb(device: torch.device) -> str:

@@ -27,7 +27,7 @@ def test_smoke_run_prints_every_check_and_the_goals(gpu_check, monkeypatch, caps
     out = capsys.readouterr().out
     table = out[out.index("\ncheck") :]
     for mode in ("fp32", "bf16 AMP", "channels_last", "torch.compile"):
-        assert f"train resnet10t {mode}" in table
+        assert f"train test_resnet {mode}" in table
     assert "eval 12 maps (V2 + PxAP), 1 workers" in table
     assert "gradcam vs pytorch-grad-cam" in table and "scorecam vs pytorch-grad-cam" in table
     goals = [line for line in out.splitlines() if line.startswith("GOAL ")]
