@@ -209,9 +209,10 @@ CASES = [
         "img7",
     ),
     Case(
-        "mask of the wrong size",
+        "ignore mask of another size than the mask",
         lambda t: MaskAccuracy(resolution=16).update(
-            [np.zeros((6, 8))], [target("m1", mask=np.ones((5, 5), np.uint8))]
+            [np.zeros((6, 8))],
+            [target("m1", mask=np.ones((5, 5), np.uint8), ignore=np.ones((4, 4), np.uint8))],
         ),
         DataError,
         "m1",

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from method_inputs import IMAGES, LABELS, NUM_CLASSES
 from torch import nn
 
 import wsol
@@ -35,15 +36,6 @@ from wsol.models.heads.cam import CAMHead
 from wsol.run_files import RunDir
 
 ROOT = Path(__file__).resolve().parents[1]
-NUM_CLASSES = 3
-IMAGES = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
-LABELS = torch.tensor([0, 2])
-
-
-@pytest.fixture(scope="module")
-def base_model() -> WSOLModel:
-    torch.manual_seed(0)
-    return build_model(ModelConfig(backbone=BackboneConfig(name="resnet10t")), NUM_CLASSES)
 
 
 def set_up(name_or_method, base_model: WSOLModel, seed: int = 1):

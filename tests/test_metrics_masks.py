@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -143,8 +144,12 @@ def test_merged_shards_equal_a_single_pass():
 def test_bad_masks_name_the_image():
     accumulator = METRICS.build({"name": "pxap"})
     assert accumulator.requires == frozenset({"masks"})
-    wrong = Sample(image_id="oi/x.jpg", image=None, label=0, size=(40, 30), mask=np.zeros((40, 30), np.uint8))
-    with pytest.raises(DataError, match=r"oi/x\.jpg: mask is \(40, 30\)"):
+    flat = Sample(image_id="oi/x.jpg", image=None, label=0, size=(40, 30), mask=np.zeros(40, np.uint8))
+    with pytest.raises(DataError, match=r"oi/x\.jpg: mask is \(40,\)"):
+        accumulator.update([np.zeros((7, 7))], [flat])
+    ignore = np.zeros((15, 20), np.uint8)
+    wrong = Sample("oi/z.jpg", None, 0, size=(40, 30), mask=np.zeros((30, 40), np.uint8), ignore=ignore)
+    with pytest.raises(DataError, match=r"oi/z\.jpg: ignore is \(15, 20\), the mask \(30, 40\)"):
         accumulator.update([np.zeros((7, 7))], [wrong])
     missing = Sample(image_id="oi/y.jpg", image=None, label=0, size=(40, 30))
     with pytest.raises(DataError, match=r"oi/y\.jpg: no object mask"):
@@ -196,3 +201,27 @@ def test_mask_histograms_equal_histograms_of_the_label_map(height, width, with_i
     for got, expected in zip(fused, score_histograms(scoremap, labels, edges), strict=True):
         assert np.array_equal(got, expected)
     assert sum(h.sum() for h in fused) == np.count_nonzero(labels != 255)
+
+
+def test_masks_at_another_resolution_go_straight_to_the_grid():
+    """wsolevaluation's get_mask: nearest resize of the mask file to 224 x 224, whatever the image size."""
+    rng = np.random.default_rng(0)
+    mask = (rng.random((37, 53)) > 0.6).astype(np.uint8)
+    scoremap = rng.random((224, 224))
+    direct = METRICS.build({"name": "pxap", "input_maps": "prepared"})
+    direct.update([scoremap], [Sample("a.jpg", None, 0, size=(500, 333), mask=mask)])
+    expected = METRICS.build({"name": "pxap", "input_maps": "prepared"})
+    grid = cv2.resize(mask.astype(np.float32), (224, 224), interpolation=cv2.INTER_NEAREST) > 0.5
+    expected.update([scoremap], [Sample("a.jpg", None, 0, size=(224, 224), mask=grid.astype(np.uint8))])
+    assert direct.compute()["pxap"] == expected.compute()["pxap"]
+
+
+def test_constant_prepared_maps_are_counted():
+    mask = np.zeros((8, 8), np.uint8)
+    mask[2:5, 2:5] = 1
+    accumulator = METRICS.build({"name": "pxap", "input_maps": "prepared", "resolution": 8})
+    maps = [np.zeros((8, 8)), np.full((8, 8), 0.4), np.linspace(0, 1, 64).reshape(8, 8)]
+    targets = [Sample(f"{i}.jpg", None, 0, size=(8, 8), mask=mask) for i in range(3)]
+    accumulator.update(maps, targets)
+    out = accumulator.compute()
+    assert (out["n_constant_maps"], out["n_nan_maps"], out["n_images"]) == (2, 0, 3)

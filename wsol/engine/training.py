@@ -199,12 +199,11 @@ def fit_method(run: TrainingRun) -> None:
     """A method with dataset statistics (``fit(model, images)``: PC1, PSOL) fits them exactly on
     the training split after the last epoch, so the last checkpoint holds them. Images come with
     the eval transform, every image on every rank (the ranks' statistics agree)."""
-    fit = getattr(run.opt.method, "fit", None)
-    if fit is None:
+    if not run.opt.method.fits_statistics:
         return
     dataset = build_dataset(run.cfg, run.cfg.data.train_split, train=False)
     loader = build_loader(dataset, run.cfg, False, DistInfo())
-    fit(run.model, (batch["image"].to(run.opt.device, non_blocking=True) for batch in loader))
+    run.opt.method.fit(run.model, (batch["image"].to(run.opt.device, non_blocking=True) for batch in loader))
 
 
 def validate(run: TrainingRun, localize: bool, progress: bool) -> dict[str, Any]:

@@ -75,8 +75,9 @@ class ACoL(Method):
     At evaluation the erasing class is A's prediction (``eval_erase_class: predicted``,
     as in the paper); wsolevaluation's inference passes the ground-truth label, which
     ``eval_erase_class: target`` reproduces. The branches have the architecture of the
-    configured head (for the CAM head, a 1x1 classifier), whereas wsolevaluation's ACoL
-    branches put two 3x3 convolutions of 1024 channels before it.
+    configured head: for the CAM head a 1x1 classifier, or, with ``conv_channels: [1024,
+    1024]``, wsolevaluation's ACoL branches (two 3x3 convolutions of 1024 channels before
+    it; configs/*/acol_*.yaml, equal to the reference in tests/test_wsoleval_networks.py).
     """
 
     def __init__(self, threshold: float = 0.7, eval_erase_class: str = "predicted") -> None:

@@ -138,6 +138,8 @@ class PC1(Method):
     rule instead of DDT's "positive = common object" reading of an arbitrary eigenvector sign.
     """
 
+    fits_statistics = True
+
     def __init__(self, stage: int = -1, momentum: float | None = 0.1) -> None:
         self.stage, self.momentum = stage, momentum
 

@@ -22,7 +22,8 @@ GT-known localization with a threshold chosen on another split: take
 
 Deliberate differences from the reference: NaN and constant maps are counted
 (``n_nan_maps``, ``n_constant_maps``) and then evaluated as all-zero maps, as the reference
-does silently; per-image best IoUs are kept for per-image reports;
+does silently (prepared maps, which are used as given, count as constant when flat, all-zero
+ones included); per-image best IoUs are kept for per-image reports;
 ``box_convention="exact"`` is available (see :mod:`wsol.metrics.boxes`); ``modes`` can
 skip a contour mode (the reference always evaluates one per run).
 

@@ -38,7 +38,9 @@ class MaskAccuracy(MetricAccumulator):
 
     Args:
         cam_curve_interval: threshold grid step; bins are the thresholds plus [1, 2, 3].
-        resolution: side of the square grid maps and masks are evaluated on.
+        resolution: side of the square grid maps and masks are evaluated on. Masks are
+            resized straight to it (nearest neighbour), whatever their resolution, as
+            wsolevaluation's ``get_mask`` does; the ignore mask must share the mask's.
         exact: also compute the unbinned PxAP (``pxap_exact``).
         input_maps: ``"raw"`` or ``"prepared"``, as for :class:`~wsol.metrics.box_accuracy.BoxAccuracy`.
     """
@@ -94,13 +96,14 @@ class MaskAccuracy(MetricAccumulator):
 
     def _prepare(self, raw: Any, target: Sample) -> tuple[str, np.ndarray, Sample]:
         """Map status, the prepared map and the checked target."""
-        width, height = image_size(target)
+        image_size(target)
         if target.mask is None:
             raise DataError(f"{target.image_id}: no object mask to evaluate against")
-        for name, array in (("mask", target.mask), ("ignore", target.ignore)):
-            if array is not None and np.shape(array) != (height, width):
-                shape = np.shape(array)
-                raise DataError(f"{target.image_id}: {name} is {shape}, expected (H, W) = {(height, width)}")
+        shape = np.shape(target.mask)
+        if len(shape) != 2 or 0 in shape:
+            raise DataError(f"{target.image_id}: mask is {shape}, expected a non-empty (H, W) array")
+        if target.ignore is not None and np.shape(target.ignore) != shape:
+            raise DataError(f"{target.image_id}: ignore is {np.shape(target.ignore)}, the mask {shape}")
         try:
             prepared = load_scoremap(raw, self.resolution, self.input_maps)
         except ValueError as e:

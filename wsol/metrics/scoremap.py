@@ -18,7 +18,8 @@ float64), which normalisation then stretches to [0, 1], as in the reference.
 Maps prepared elsewhere (``input_maps="prepared"``, the reference's ``evaluate_wsol``
 path that reads saved ``.npy`` maps) are used as given after the checks of
 ``util.check_scoremap_validity``: 2-D, no NaN, values in [0, 1]; wsol also requires the
-evaluation resolution.
+evaluation resolution. A constant prepared map (all zeros included) is used as given and
+counted as ``"constant"``.
 """
 
 from __future__ import annotations
@@ -119,7 +120,7 @@ def check_prepared_scoremap(scoremap: Any, resolution: int = 224) -> PreparedMap
         raise ValueError("a prepared score map must not contain NaN")
     if low < 0 or high > 1:
         raise ValueError(f"a prepared score map must lie in [0, 1], got [{low}, {high}]")
-    return PreparedMap(cam, "ok")
+    return PreparedMap(cam, "constant" if low == high else "ok")
 
 
 def load_scoremap(map_: Any, resolution: int, input_maps: InputMaps) -> PreparedMap:

@@ -20,8 +20,9 @@ from wsol.data.datasets import DATASETS
 from wsol.data.image_io import read_image
 from wsol.data.sample import Sample
 from wsol.data.wsoleval_layout import ImageRecord, read_class_names, read_split_metadata
-from wsol.errors import DataError
+from wsol.errors import ConfigError, DataError
 
+MASK_RESIZE = ("direct", "image")
 _EXIF_ORIENTATION = 0x0112
 _TRANSPOSED_ORIENTATIONS = (5, 6, 7, 8)
 
@@ -41,10 +42,21 @@ class WSOLEvalDataset(WSOLDataset):
         mask_root: folder the mask paths are relative to (default ``image_root``).
         num_classes: number of classes when ``<metadata_root>/class_names.txt`` is absent
             (default: the split's largest label + 1).
+        mask_resize: how evaluation ground truth (:meth:`load_target`) treats masks whose
+            resolution differs from the image's. ``"direct"`` (default, as wsolevaluation's
+            ``get_mask``): masks stay at their own resolution, so the metric resizes them
+            straight to the evaluation grid; ``"image"``: they are first resized to the
+            image size (nearest neighbour), then to the grid.
 
-    Masks whose size differs from the image's are resized to it with nearest-neighbour
-    interpolation (wsolevaluation resizes both to 224 x 224 instead). The ignore region is
-    the ignore mask minus the union of the instance masks, as in wsolevaluation.
+    The ignore region is the ignore mask minus the union of the instance masks, as in
+    wsolevaluation. With ``"direct"``, an image whose mask files differ in resolution has
+    them resized (nearest) to its first instance mask's resolution before the union
+    (wsolevaluation resizes each to 224 x 224 first; the two agree when the files share a
+    resolution). Training samples (:meth:`load_sample`) always get image-sized masks.
+
+    Sizes: ``image_sizes.txt`` may be absent or empty (OpenImages); the size is then read
+    from the image's header, or, for an image with masks whose file is not there (scoring
+    saved maps), taken from its first mask: mask metrics do not depend on it.
     """
 
     def __init__(
@@ -55,7 +67,11 @@ class WSOLEvalDataset(WSOLDataset):
         metadata_root: str | None = None,
         mask_root: str | None = None,
         num_classes: int | None = None,
+        mask_resize: str = "direct",
     ) -> None:
+        if mask_resize not in MASK_RESIZE:
+            raise ConfigError(f"data.dataset.mask_resize: {mask_resize!r} is not one of {MASK_RESIZE}")
+        self.mask_resize = mask_resize
         base = Path(root)
         self.image_root = base / (image_root or "")
         self.mask_root = base / mask_root if mask_root else self.image_root
@@ -98,8 +114,15 @@ class WSOLEvalDataset(WSOLDataset):
 
     def load_target(self, index: int) -> Sample:
         record = self.records[index]
-        size = record.size or _header_size(self.image_root / record.image_id)
-        return self._target(record, None, size, None)
+        size = record.size or self._size_without_metadata(record)
+        return self._target(record, None, size, None, native_masks=self.mask_resize == "direct")
+
+    def _size_without_metadata(self, record: ImageRecord) -> tuple[int, int]:
+        path = self.image_root / record.image_id
+        if record.mask_paths and not path.is_file():
+            first = self._mask(record.mask_paths[0], record.image_id, None)
+            return first.shape[1], first.shape[0]
+        return _header_size(path)
 
     def _target(
         self,
@@ -107,16 +130,19 @@ class WSOLEvalDataset(WSOLDataset):
         image: np.ndarray | None,
         size: tuple[int, int],
         fields: frozenset[str] | None,
+        native_masks: bool = False,
     ) -> Sample:
         sample = Sample(image_id=record.image_id, image=image, label=record.label, size=size)
         if record.boxes:
             sample.boxes = np.asarray(record.boxes, dtype=np.float64).reshape(-1, 4)
         if record.mask_paths and _wanted("masks", fields):
-            masks = [self._mask(p, record.image_id, size) for p in record.mask_paths]
+            first = self._mask(record.mask_paths[0], record.image_id, None if native_masks else size)
+            grid = (first.shape[1], first.shape[0])
+            masks = [first] + [self._mask(p, record.image_id, grid) for p in record.mask_paths[1:]]
             union = np.logical_or.reduce(masks)
             sample.mask = union.astype(np.uint8)
             if record.ignore_path:
-                sample.ignore = self._mask(record.ignore_path, record.image_id, size) & ~union
+                sample.ignore = self._mask(record.ignore_path, record.image_id, grid) & ~union
         if _wanted("parts", fields):
             sample.part_masks = {
                 name: self._mask(path, record.image_id, size).astype(np.uint8)
@@ -126,15 +152,15 @@ class WSOLEvalDataset(WSOLDataset):
             sample.fixations = _fixations(record, size)
         return keep_fields(sample, fields)
 
-    def _mask(self, relative: str, image_id: str, size: tuple[int, int]) -> np.ndarray:
-        """Binary ``(H, W)`` bool mask (nonzero pixels) resized to ``size`` if needed."""
+    def _mask(self, relative: str, image_id: str, size: tuple[int, int] | None) -> np.ndarray:
+        """Binary ``(H, W)`` bool mask (nonzero pixels) resized to ``size`` (if given) if needed."""
         path = self.mask_root / relative
         if not path.is_file():
             raise DataError(f"mask file not found: {path} (image {image_id!r})")
         mask = cv2.imread(os.fspath(path), cv2.IMREAD_GRAYSCALE)
         if mask is None:
             raise DataError(f"cannot decode mask {path} (image {image_id!r})")
-        if (mask.shape[1], mask.shape[0]) != size:
+        if size is not None and (mask.shape[1], mask.shape[0]) != size:
             mask = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
         return mask > 0
 
