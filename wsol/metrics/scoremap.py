@@ -62,8 +62,9 @@ def cam_thresholds(interval: float) -> np.ndarray:
     return np.arange(0, 1, interval)
 
 
-def to_float64(raw: Any) -> np.ndarray:
-    """A float64 numpy copy of a numpy array or torch tensor (any device, any float).
+def to_float64(raw: Any, copy: bool = True) -> np.ndarray:
+    """A float64 numpy copy of a numpy array or torch tensor (any device, any float);
+    with ``copy=False`` a float64 numpy array comes back as it is.
 
     Raises ``ValueError`` for non-numeric dtypes (dates, strings, objects), which numpy
     would otherwise convert into meaningless numbers.
@@ -71,7 +72,7 @@ def to_float64(raw: Any) -> np.ndarray:
     array = as_numpy(raw)
     if not (array.dtype == np.bool_ or np.issubdtype(array.dtype, np.number)) or np.iscomplexobj(array):
         raise ValueError(f"a score map must be real numbers, got dtype {array.dtype}")
-    return array.astype(np.float64)
+    return array.astype(np.float64, copy=copy)
 
 
 def target_class_map(class_maps: Any, class_index: int) -> np.ndarray:
@@ -112,15 +113,19 @@ def prepare_scoremap(raw: Any, resolution: int = 224) -> PreparedMap:
 
 
 def check_prepared_scoremap(scoremap: Any, resolution: int = 224) -> PreparedMap:
-    """A map prepared elsewhere, as float64, after ``check_scoremap_validity``'s checks."""
-    cam = to_float64(scoremap)
+    """A map prepared elsewhere, as float64, after ``check_scoremap_validity``'s checks.
+
+    A float64 numpy map is used as given (not copied): the metrics only read it.
+    """
+    cam = to_float64(scoremap, copy=False)
     if cam.shape != (resolution, resolution):
         raise ValueError(f"a prepared score map must be {resolution}x{resolution}, got shape {cam.shape}")
-    if np.isnan(cam).any():
+    low, high = cam.min(), cam.max()  # NaN propagates into both
+    if np.isnan(low) or np.isnan(high):
         raise ValueError("a prepared score map must not contain NaN")
-    if (cam < 0).any() or (cam > 1).any():
-        raise ValueError(f"a prepared score map must lie in [0, 1], got [{cam.min()}, {cam.max()}]")
-    return PreparedMap(cam, "constant" if cam.min() == cam.max() else "ok")
+    if low < 0 or high > 1:
+        raise ValueError(f"a prepared score map must lie in [0, 1], got [{low}, {high}]")
+    return PreparedMap(cam, "constant" if low == high else "ok")
 
 
 def read_scoremap(path: str | os.PathLike) -> np.ndarray:

@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from wsol.data.boxes import box_problem, clip_box_ends
-from wsol.data.dataset import WSOLDataset
+from wsol.data.dataset import WSOLDataset, keep_fields
 from wsol.data.datasets import DATASETS
 from wsol.data.datasets._base import ProblemLog
 from wsol.data.image_io import read_image
@@ -108,6 +108,10 @@ class WSOLEvalDataset(WSOLDataset):
         return self.image_root / self.records[index].image_id
 
     def load_sample(self, index: int) -> Sample:
+        return self.load_fields(index, None)
+
+    def load_fields(self, index: int, fields: frozenset[str] | None) -> Sample:
+        """The image and the ground truth in ``fields`` (None: all); other masks are not read."""
         record = self.records[index]
         image = read_image(self.image_path(index))
         size = (image.shape[1], image.shape[0])
@@ -116,12 +120,12 @@ class WSOLEvalDataset(WSOLDataset):
                 f"image {record.image_id!r} is {size[0]}x{size[1]} but image_sizes.txt says "
                 f"{record.size[0]}x{record.size[1]}"
             )
-        return self._target(record, image, size)
+        return self._target(record, image, size, fields)
 
     def load_target(self, index: int) -> Sample:
         record = self.records[index]
         size = record.size or self._size_without_metadata(record)
-        return self._target(record, None, size, native_masks=self.mask_resize == "direct")
+        return self._target(record, None, size, None, native_masks=self.mask_resize == "direct")
 
     def _size_without_metadata(self, record: ImageRecord) -> tuple[int, int]:
         path = self.image_root / record.image_id
@@ -145,12 +149,17 @@ class WSOLEvalDataset(WSOLDataset):
         return sample
 
     def _target(
-        self, record: ImageRecord, image: np.ndarray | None, size: tuple[int, int], native_masks: bool = False
+        self,
+        record: ImageRecord,
+        image: np.ndarray | None,
+        size: tuple[int, int],
+        fields: frozenset[str] | None,
+        native_masks: bool = False,
     ) -> Sample:
         sample = Sample(image_id=record.image_id, image=image, label=record.label, size=size)
         if record.boxes:
             sample.boxes = self._boxes(record, size)
-        if record.mask_paths:
+        if record.mask_paths and _wanted("masks", fields):
             first = self._mask(record.mask_paths[0], record.image_id, None if native_masks else size)
             grid = (first.shape[1], first.shape[0])
             masks = [first] + [self._mask(p, record.image_id, grid) for p in record.mask_paths[1:]]
@@ -158,13 +167,14 @@ class WSOLEvalDataset(WSOLDataset):
             sample.mask = union.astype(np.uint8)
             if record.ignore_path:
                 sample.ignore = self._mask(record.ignore_path, record.image_id, grid) & ~union
-        sample.part_masks = {
-            name: self._mask(path, record.image_id, size).astype(np.uint8)
-            for name, path in record.part_paths.items()
-        }
-        if record.fixations:
+        if _wanted("parts", fields):
+            sample.part_masks = {
+                name: self._mask(path, record.image_id, size).astype(np.uint8)
+                for name, path in record.part_paths.items()
+            }
+        if record.fixations and _wanted("fixations", fields):
             sample.fixations = _fixations(record, size)
-        return sample
+        return keep_fields(sample, fields)
 
     def _boxes(self, record: ImageRecord, size: tuple[int, int]) -> np.ndarray:
         boxes, clipped = clip_box_ends(np.asarray(record.boxes), size)
@@ -187,6 +197,10 @@ class WSOLEvalDataset(WSOLDataset):
         if size is not None and (mask.shape[1], mask.shape[0]) != size:
             mask = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
         return mask > 0
+
+
+def _wanted(kind: str, fields: frozenset[str] | None) -> bool:
+    return fields is None or kind in fields
 
 
 def _fixations(record: ImageRecord, size: tuple[int, int]) -> np.ndarray:

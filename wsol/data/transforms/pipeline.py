@@ -64,10 +64,16 @@ class GTTransform:
     Args:
         steps: albumentations transforms producing an ``S x S`` uint8 image.
         image_size: ``S``.
+        fields: the ground-truth kinds its consumer needs; a dataset loads only these for
+            ``dataset[i]`` (:class:`~wsol.data.dataset.WSOLDataset`). None: all.
+            Whatever a sample holds is transformed regardless.
     """
 
-    def __init__(self, steps: Sequence[A.BasicTransform], image_size: int) -> None:
+    def __init__(
+        self, steps: Sequence[A.BasicTransform], image_size: int, fields: frozenset[str] | None = None
+    ) -> None:
         self.image_size = image_size
+        self.fields = fields
         self.compose = A.Compose(
             list(steps),
             bbox_params=A.BboxParams(format="pascal_voc", label_fields=["box_ids"]),
