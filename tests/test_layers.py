@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from wsol.errors import ConfigError, RegistryError
 from wsol.models.layers import ATTENTION, AttentionOutput, create_attention, list_attention
 
-LAYERS = list_attention()
+LAYERS = ATTENTION.list()
 MAP_FIELDS = ("spatial", "channel", "branch_weights")
 
 
