@@ -121,7 +121,8 @@ class DeletionInsertion(ModelMetric):
             raise ConfigError(f"deletion_insertion step must be positive, got {step}")
         for baseline in (deletion_baseline, insertion_baseline):
             if baseline not in BASELINES:
-                raise ConfigError(f"unknown baseline {baseline!r}; choose from {BASELINES}")
+                known = ", ".join(BASELINES)
+                raise ConfigError(f"deletion_insertion: unknown baseline {baseline!r} (known: {known})")
         self.step, self.score = step, check_score(score)
         self.baselines = {"deletion": deletion_baseline, "insertion": insertion_baseline}
         for mode in MODES:
