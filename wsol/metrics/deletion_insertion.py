@@ -78,7 +78,7 @@ def perturbation_curves(
     images = context.images
     height, width = context.size
     n_steps = -(-height * width // step)
-    ranks = pixel_ranks(maps).to(images.device).view(-1, 1, height, width)
+    ranks = pixel_ranks(maps).int().to(images.device).view(-1, 1, height, width)
     base = baseline_images(images, baseline)
     start, end = (images, base) if mode == "deletion" else (base, images)
 
