@@ -8,7 +8,7 @@ Run from the repository root; the two tables of docs/results.md come from::
         configs/synthparts/{stn,glimpse,residual_attention}.yaml \\
         --seeds 0 --set optim.epochs=2 eval.every_n_epochs=0 --group heads --title "Attention heads"
 
-Each (config, seed) trains sequentially through ``run_training`` as
+Each (config, seed) trains sequentially through :func:`wsol.engine.train` as
 ``<output_dir>/<group>/<config stem>/seed_<seed>/`` (W&B group ``<group>``); a run that
 already has a ``summary.json`` is not retrained, and an interrupted one resumes. The
 table (one row per config: mean +- sample std over seeds of the test numbers) replaces
@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import statistics
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,12 +29,13 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script without installing wsol
     sys.path.insert(0, str(ROOT))
 
+from wsol import keys, run_files  # noqa: E402
 from wsol.config import RunConfig, load_config  # noqa: E402
-from wsol.engine.summary import DIAGNOSTIC_PREFIX, HEADLINE  # noqa: E402
+from wsol.report.stats import MeanStd, aggregate, is_number  # noqa: E402
+from wsol.run_files import RunDir  # noqa: E402
 
 SPLIT = "test"
-HEADLINE_KEYS = ("top1", "maxboxacc_v2", "pxap", "top1_loc", "auc_judd")
-Stats = dict[str, tuple[float, float, int]]  # key -> (mean, sample std or NaN, number of runs)
+HEADLINE_KEYS = (keys.TOP1, "maxboxacc_v2", "pxap", keys.TOP1_LOC, "auc_judd")
 
 
 def seed_config(config: Path, seed: int, overrides: Sequence[str], group: str) -> RunConfig:
@@ -45,39 +44,27 @@ def seed_config(config: Path, seed: int, overrides: Sequence[str], group: str) -
     return load_config(config, [*overrides, *names])
 
 
-def run_dir(cfg: RunConfig) -> Path:
-    """``<output_dir>/<name>``: where the run of ``cfg`` lives."""
-    return Path(cfg.output_dir) / cfg.name
+def run_dir(cfg: RunConfig) -> RunDir:
+    """Where the run of ``cfg`` lives."""
+    return RunDir.of(cfg.output_dir, cfg.name)
 
 
 def run_config(cfg: RunConfig, progress: bool = True) -> dict[str, Any]:
     """Train ``cfg`` (unless already done, resuming if interrupted) and return its summary."""
-    from wsol.engine.training import run_training
+    from wsol.engine import train
 
-    summary = run_dir(cfg) / "summary.json"
+    summary = run_dir(cfg).summary
     if not summary.exists():
-        run_training(cfg, resume=True, progress=progress)
+        train(cfg, resume=True, progress=progress)
     return json.loads(summary.read_text())
 
 
 def columns(summaries: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
     """``(summary key, label)`` of the table's columns: headline numbers, then the diagnostic."""
-    labels = dict(HEADLINE)
-    keys = [(f"{SPLIT}/{k}", labels[k]) for k in HEADLINE_KEYS]
-    prefix = f"{SPLIT}/{DIAGNOSTIC_PREFIX}"
+    headline = [(keys.split_key(SPLIT, k), keys.HEADLINE_LABELS[k]) for k in HEADLINE_KEYS]
+    prefix = keys.split_key(SPLIT, keys.DIAGNOSTIC_PREFIX)
     partial = sorted({k for s in summaries for k in s if k.startswith(prefix)})
-    return keys + [(k, f"partial: {k[len(prefix) :]}") for k in partial]
-
-
-def aggregate(summaries: Sequence[dict[str, Any]], keys: Sequence[str]) -> Stats:
-    """Mean, sample standard deviation (NaN for one run) and count of each numeric ``key``."""
-    stats: Stats = {}
-    for key in keys:
-        values = [float(s[key]) for s in summaries if _is_number(s.get(key))]
-        if values:
-            std = statistics.stdev(values) if len(values) > 1 else math.nan
-            stats[key] = (statistics.fmean(values), std, len(values))
-    return stats
+    return headline + [(k, f"partial: {k[len(prefix) :]}") for k in partial]
 
 
 def build_table(rows: dict[str, Sequence[dict[str, Any]]]) -> str:
@@ -129,20 +116,19 @@ def section_body(
 
 def evaluated_dir(run_dir: Path, summary: dict[str, Any]) -> Path:
     """Where the run's evaluation lives: the run itself, or a cascade's last kept stage."""
-    stages = summary.get("cascade/stages")
-    return run_dir / f"stage_{int(stages) - 1}" if _is_number(stages) else run_dir
+    stages = summary.get(keys.CASCADE_STAGES)
+    return RunDir(run_dir).stage(int(stages) - 1).root if is_number(stages) else run_dir
 
 
 def overlay_figure(run_dirs: dict[str, Path], path: Path, images: int = 6) -> Path | None:
     """The same test images' overlays, one row per config (None if the runs saved no overlays)."""
     from PIL import Image
 
-    from wsol.report import eval_files
     from wsol.report.compare import Group, common_images, load_run, plot_overlay_grid
 
-    missing = [str(d) for d in run_dirs.values() if not (d / "eval" / eval_files.METRICS).is_file()]
+    missing = [str(d) for d in run_dirs.values() if not (RunDir(d).eval_dir / run_files.METRICS).is_file()]
     if missing:
-        print(f"no overlay figure: {missing[0]} has no eval/{eval_files.METRICS}", file=sys.stderr)
+        print(f"no overlay figure: {missing[0]} has no {run_files.EVAL}/{run_files.METRICS}", file=sys.stderr)
         return None
     groups = [Group(name, [load_run(d)]) for name, d in run_dirs.items()]
     image_ids = common_images(groups, images)
@@ -158,14 +144,16 @@ def overlay_figure(run_dirs: dict[str, Path], path: Path, images: int = 6) -> Pa
 
 def log_group(rows: dict[str, Sequence[dict[str, Any]]], cfg: RunConfig, group: str) -> None:
     """Log the aggregate as one run (job type ``benchmark``) of the W&B group ``group``."""
-    from wsol.engine.tracking import RunTracker
+    from wsol.report.tracking import RunTracker
 
     tracker = RunTracker(cfg, Path(cfg.output_dir) / group, job_type="benchmark")
     flat: dict[str, float] = {}
     for name, summaries in rows.items():
         cols = [k for k, _ in columns(summaries)]
-        for key, (mean, std, count) in aggregate(summaries, cols).items():
-            flat.update({f"{name}/{key}/mean": mean, f"{name}/{key}/std": std, f"{name}/{key}/runs": count})
+        for key, stat in aggregate(summaries, cols).items():
+            flat.update(
+                {f"{name}/{key}/mean": stat.mean, f"{name}/{key}/std": stat.std, f"{name}/{key}/runs": stat.n}
+            )
     tracker.summary(flat)
     tracker.finish()
 
@@ -187,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = {stem: [run_config(cfg, progress) for cfg in cfgs] for stem, cfgs in runs.items()}
     cfg = load_config(args.configs[0], [*args.overrides, f"name={args.group}", f"wandb.group={args.group}"])
     body = section_body(rows, cfg, args.seeds, args.overrides, args.title)
-    first_runs = {stem: evaluated_dir(run_dir(cfgs[0]), rows[stem][0]) for stem, cfgs in runs.items()}
+    first_runs = {stem: evaluated_dir(run_dir(cfgs[0]).root, rows[stem][0]) for stem, cfgs in runs.items()}
     figure = overlay_figure(first_runs, args.results.parent / "images" / f"results_{args.group}.png")
     if figure is not None:
         link = figure.relative_to(args.results.parent).as_posix()
@@ -200,15 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _cell(stat: tuple[float, float, int] | None, digits: int) -> str:
-    if stat is None:
-        return "–"
-    mean, std, _ = stat
-    return f"{mean:.{digits}f}" if math.isnan(std) else f"{mean:.{digits}f} ± {std:.{digits}f}"
+def _cell(stat: MeanStd | None, digits: int) -> str:
+    return "–" if stat is None else stat.format(f".{digits}f")
 
 
 if __name__ == "__main__":

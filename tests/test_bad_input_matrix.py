@@ -22,11 +22,11 @@ from wsol.config import load_config
 from wsol.data.datasets import create_dataset, require_images
 from wsol.data.image_io import read_image
 from wsol.data.sample import Sample
-from wsol.engine.trainer import autocast
 from wsol.errors import ConfigError, DataError, RegistryError, WSOLError
 from wsol.metrics.box_accuracy import BoxAccuracy
 from wsol.metrics.mask_accuracy import MaskAccuracy
 from wsol.metrics.saliency_accumulator import SaliencyMetrics
+from wsol.utils.precision import autocast
 
 CAM = Path(__file__).resolve().parents[1] / "configs" / "synthparts" / "cam.yaml"
 

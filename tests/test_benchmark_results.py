@@ -9,6 +9,8 @@ import pytest
 import yaml
 from PIL import Image
 
+from wsol.report.stats import aggregate
+
 ROOT = Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location("results_benchmark", ROOT / "benchmarks" / "results.py")
 bench = importlib.util.module_from_spec(spec)
@@ -24,10 +26,21 @@ FAKE = {
 
 
 def test_aggregate_mean_sample_std_and_skips_non_numbers():
-    stats = bench.aggregate([*FAKE["cam"], {"test/top1": None}], ["test/top1", "test/pxap"])
-    mean, std, count = stats["test/top1"]
-    assert (mean, count) == (81.0, 2) and std == pytest.approx(2**0.5)
+    stats = aggregate([*FAKE["cam"], {"test/top1": None}], ["test/top1", "test/pxap"])
+    top1 = stats["test/top1"]
+    assert (top1.mean, top1.n) == (81.0, 2) and top1.std == pytest.approx(2**0.5)
     assert "test/pxap" not in stats
+
+
+def test_one_run_has_an_undefined_std_in_the_results_table_and_the_comparison(tmp_path):
+    """benchmarks/results.py and tools/compare.py share one aggregation (no NaN-vs-0.0 split)."""
+    from wsol.report.compare import Group, Run, _numbers
+
+    run = Run(tmp_path, tmp_path, {"name": "acol"}, FAKE["acol"][0])
+    compared = _numbers([Group("acol", [run])], "test")[0]["metrics"]["test/top1"]
+    assert compared == {"mean": 70.0, "std": None, "runs": 1, "values": [70.0]}
+    stat = aggregate(FAKE["acol"], ["test/top1"])["test/top1"]
+    assert stat.as_json() == {"mean": 70.0, "std": None, "runs": 1}
 
 
 def test_build_table_rows_columns_and_cells():

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 from tiny_boxes import TinyBoxes, register_tiny_boxes, tiny_config
 
-from wsol.engine.training import run_training
+from wsol.engine import train
 from wsol.errors import ConfigError, DataError
 from wsol.report.compare import Group, Run, comparison_curves, load_run, write_report
 
@@ -30,7 +30,7 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     with pytest.MonkeyPatch.context() as mp:
         register_tiny_boxes(mp)
         for name, overrides in variants.items():
-            run_training(tiny_config(out, name, *overrides), progress=False)
+            train(tiny_config(out, name, *overrides), progress=False)
     return {name: out / name for name in variants}
 
 

@@ -46,7 +46,7 @@ def test_torchrun_two_processes_equal_single_process_eval(tmp_path):
     distributed = json.loads((run_dir / "eval" / "metrics.json").read_text())
 
     best = run_dir / "checkpoints" / "best.pth"
-    eval_loc = [str(ROOT / "tools" / "eval_loc.py"), "--checkpoint", str(best), "--no-progress"]
+    eval_loc = [str(ROOT / "tools" / "eval_loc.py"), "checkpoint", str(best), "--no-progress"]
     run([sys.executable, *eval_loc, "--out", str(tmp_path / "single")])
     single = json.loads((tmp_path / "single" / "metrics.json").read_text())
     assert distributed["test/num_images"] == 16 and "test/maxboxacc_v2" in distributed

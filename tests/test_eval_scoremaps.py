@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from wsoleval_golden import arrays, box_case_input, cases, mask_case_input
 
-from wsol.engine.eval_run import evaluate_scoremaps
 from wsol.errors import DataError
+from wsol.evaluation.scoremaps import ScoremapEval, evaluate_scoremaps
 from wsol.metrics.scoremap import prepare_scoremap
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,7 +58,9 @@ def box_layout(root: Path) -> Path:
 @pytest.mark.parametrize("grid, interval", [("t100", 0.01), ("t1000", 0.001)])
 def test_boxes_equal_reference(tmp_path, grid, interval):
     metadata = box_layout(tmp_path)
-    out = evaluate_scoremaps(tmp_path / "scoremaps", metadata, "test", interval=interval, progress=False)
+    out = evaluate_scoremaps(
+        ScoremapEval(tmp_path / "scoremaps", metadata, "test", interval=interval, progress=False)
+    )
     expected = cases()["expected"]["box"][grid]
     assert out["maxboxacc"] == expected["MaxBoxAcc_V1"]
     assert out["maxboxacc_v2"] == expected["MaxBoxAccV2"]
@@ -89,14 +91,10 @@ def test_masks_equal_reference(tmp_path):
         ("localization", masks),
     ):
         write(meta / f"{name}.txt", lines)
-    out = evaluate_scoremaps(
-        tmp_path / "scoremaps",
-        tmp_path / "metadata",
-        "test",
-        mask_root=tmp_path / "masks",
-        interval=0.01,
-        progress=False,
+    job = ScoremapEval(
+        tmp_path / "scoremaps", tmp_path / "metadata", "test", mask_root=tmp_path / "masks", progress=False
     )
+    out = evaluate_scoremaps(job)
     assert out["pxap"] == cases()["expected"]["mask"]["t100"]["PxAP"]
 
 
@@ -105,30 +103,32 @@ def test_missing_scoremap_names_the_image(tmp_path):
     first = cases()["box_cases"][0]["image_id"]
     (tmp_path / "scoremaps" / (str(Path(first).with_suffix("")) + ".npy")).unlink()
     with pytest.raises(DataError, match=f"{first}: score map not found"):
-        evaluate_scoremaps(tmp_path / "scoremaps", metadata, "test", progress=False)
+        evaluate_scoremaps(ScoremapEval(tmp_path / "scoremaps", metadata, "test", progress=False))
 
 
-def test_cli_writes_metrics_json(tmp_path):
-    metadata = box_layout(tmp_path)
-    out = tmp_path / "metrics.json"
+def test_cli_with_relative_paths_writes_metrics_json(tmp_path):
+    """Every path relative to the current directory, as in the README (``--metadata metadata/CUB``)."""
+    metadata = box_layout(tmp_path).relative_to(tmp_path)
     proc = subprocess.run(
         [
             sys.executable,
             str(ROOT / "tools" / "eval_loc.py"),
-            "--scoremaps",
-            str(tmp_path / "scoremaps"),
+            "scoremaps",
+            "scoremaps",
             "--metadata",
             str(metadata),
             "--split",
             "test",
             "--out",
-            str(out),
+            "results",
             "--no-progress",
         ],
         capture_output=True,
         text=True,
         env={"PYTHONPATH": str(ROOT), "PATH": ""},
+        cwd=tmp_path,
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
+    out = tmp_path / "results" / "metrics.json"
     assert json.loads(out.read_text())["maxboxacc_v2"] == cases()["expected"]["box"]["t100"]["MaxBoxAccV2"]

@@ -11,19 +11,13 @@ import pytest
 import torch
 
 from tests.test_train_e2e import CAM, tiny_overrides, train_cli
+from wsol.checkpoints.files import load_checkpoint, load_evaluated, load_latest, save_epoch_checkpoint
 from wsol.config import load_config, to_dict
-from wsol.engine.checkpoint import (
-    atomic_torch_save,
-    load_checkpoint,
-    load_evaluated,
-    load_latest,
-    save_epoch_checkpoint,
-)
-from wsol.engine.eval_run import evaluate_checkpoint
-from wsol.engine.training import run_training
+from wsol.engine import train
 from wsol.errors import CheckpointError, ConfigError
+from wsol.evaluation.from_checkpoint import CheckpointEval, evaluate_checkpoint
 from wsol.models import build_model
-from wsol.utils.atomic import atomic_write_text
+from wsol.utils.atomic import atomic_torch_save, atomic_write_text
 
 
 def truncate(path, fraction: float = 0.5) -> None:
@@ -42,7 +36,7 @@ def test_truncated_newest_checkpoint_falls_back_with_a_warning(tmp_path, caplog)
     truncate(newest)
     with pytest.raises(CheckpointError, match=r"epoch_0002\.pth is unreadable"):
         load_checkpoint(newest)
-    with caplog.at_level(logging.WARNING, logger="wsol.engine.checkpoint"):
+    with caplog.at_level(logging.WARNING, logger="wsol.checkpoints.files"):
         loaded = load_latest(tmp_path)
     assert loaded["epoch"] == 1 and torch.equal(loaded["model"]["w"], state(1)["model"]["w"])
     assert "epoch_0002.pth is unreadable (truncated or corrupt)" in caplog.text
@@ -71,7 +65,7 @@ def test_evaluated_checkpoint_is_the_newest_epoch_or_best(tmp_path):
 def test_bad_checkpoint_choice_fails_before_training(tmp_path):
     cfg = load_config(CAM, [*tiny_overrides(tmp_path, "choice", tmp_path / "data"), "eval.checkpoint=worst"])
     with pytest.raises(ConfigError, match=r"eval\.checkpoint"):
-        run_training(cfg, progress=False)
+        train(cfg, progress=False)
     assert not (tmp_path / "runs" / "choice").exists()
 
 
@@ -120,16 +114,18 @@ def write_untrained_checkpoint(tmp_path) -> Path:
 def test_evaluation_resumed_from_its_cache_equals_an_uninterrupted_one(tmp_path):
     checkpoint = write_untrained_checkpoint(tmp_path)
     options = {"num_overlays": 0, "progress": False}
-    plain = evaluate_checkpoint(checkpoint, [], tmp_path / "plain", **options)
+    plain = evaluate_checkpoint(CheckpointEval(checkpoint, out_dir=tmp_path / "plain", **options))
     cache = tmp_path / "cache"
-    evaluate_checkpoint(checkpoint, [], tmp_path / "first", cache=cache, **options)
+    evaluate_checkpoint(CheckpointEval(checkpoint, out_dir=tmp_path / "first", cache=cache, **options))
     entries = sorted(cache.rglob("batch_*.pt"))
     assert len(entries) == 4  # 6 val + 6 test images in batches of 4
     killed = [p for p in entries if p.name >= "batch_000001.pt"]  # as if killed after one batch
     for path in killed:
         path.unlink()
     kept = {p: p.stat().st_mtime_ns for p in entries if p not in killed}
-    resumed = evaluate_checkpoint(checkpoint, [], tmp_path / "resumed", cache=cache, **options)
+    resumed = evaluate_checkpoint(
+        CheckpointEval(checkpoint, out_dir=tmp_path / "resumed", cache=cache, **options)
+    )
     assert all(p.stat().st_mtime_ns == t for p, t in kept.items())  # restored, not recomputed
     assert all(p.exists() for p in killed)
     assert plain.keys() == resumed.keys()
@@ -139,5 +135,7 @@ def test_evaluation_resumed_from_its_cache_equals_an_uninterrupted_one(tmp_path)
     assert per_image == (tmp_path / "plain" / "per_image.csv").read_text()
     with pytest.raises(ConfigError, match="holds a different evaluation"):
         evaluate_checkpoint(
-            checkpoint, ["eval.cam_curve_interval=0.05"], tmp_path / "b", cache=cache, **options
+            CheckpointEval(
+                checkpoint, ["eval.cam_curve_interval=0.05"], out_dir=tmp_path / "b", cache=cache, **options
+            )
         )

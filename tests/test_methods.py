@@ -14,12 +14,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
+import wsol
+from wsol.checkpoints.loading import load_stage
 from wsol.config.schema import BackboneConfig, ModelConfig
 from wsol.data.dataset import WSOLDataset
 from wsol.data.datasets import DATASETS
+from wsol.data.loaders import build_dataset
 from wsol.data.sample import Sample
-from wsol.engine.builders import build_dataset
-from wsol.engine.cascade import load_stage
 from wsol.errors import ConfigError
 from wsol.methods import METHODS
 from wsol.methods.acol import ACoL
@@ -31,6 +32,7 @@ from wsol.methods.erasing import keep_below_max_ratio, keep_below_normalized, no
 from wsol.methods.has import HideAndSeek, hide_patches
 from wsol.models import WSOLModel, build_model
 from wsol.models.heads.cam import CAMHead
+from wsol.run_files import RunDir
 
 ROOT = Path(__file__).resolve().parents[1]
 NUM_CLASSES = 3
@@ -390,11 +392,19 @@ def tiny_dataset(monkeypatch):
     monkeypatch.setitem(DATASETS._members, "_tiny_shapes", lambda split: TinyShapes(split))
 
 
-def train_cli(args: list[str]) -> int:
-    spec = importlib.util.spec_from_file_location("train_tool", ROOT / "tools" / "train.py")
+def tool_main(tool: str):
+    spec = importlib.util.spec_from_file_location(f"{tool}_tool", ROOT / "tools" / f"{tool}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.main(args)
+    return module.main
+
+
+def train_cli(args: list[str]) -> int:
+    return tool_main("train")(args)
+
+
+def eval_cli(args: list[str]) -> int:
+    return tool_main("eval_loc")(args)
 
 
 def cascade_config(tmp_path: Path, output: str) -> Path:
@@ -440,7 +450,7 @@ def test_adversarial_erasing_cascade_trains_stages_fuses_maps_and_repeats(tmp_pa
     # The fused map: max of stage 0's normalised CAM and stage 1's on the image stage 0 erased.
     cfg = load_config(path)
     cpu = torch.device("cpu")
-    stages = [load_stage(load_config(path, [f"name=ae/stage_{k}"]), cpu).eval() for k in (0, 1)]
+    stages = [load_stage(RunDir(run_dir).stage(k), "last").to(cpu) for k in (0, 1)]
     method = METHODS.build(cfg.method)
     method.add_stage(stages[0])
     test_set = build_dataset(cfg, "test", train=False)
@@ -459,6 +469,22 @@ def test_adversarial_erasing_cascade_trains_stages_fuses_maps_and_repeats(tmp_pa
         for c in (cam0, cam1)
     ]
     torch.testing.assert_close(fused, torch.maximum(*norm))
+
+    # wsol.load_model on stage 1's checkpoint rebuilds the fused model, and evaluating that
+    # checkpoint gives the numbers the run reported for it.
+    stage_1_checkpoint = sorted((run_dir / "stage_1" / "checkpoints").glob("epoch_*.pth"))[-1]
+    localizer = wsol.load_model(stage_1_checkpoint)
+    assert len(localizer.stages) == 1 and not localizer.training
+    with torch.no_grad():
+        _, loaded = localizer(images, targets)
+    torch.testing.assert_close(loaded, fused)
+    assert (
+        eval_cli(["checkpoint", str(stage_1_checkpoint), "--out", str(tmp_path / "again"), "--no-progress"])
+        == 0
+    )
+    evaluated = json.loads((tmp_path / "again" / "metrics.json").read_text())
+    reported = json.loads((run_dir / "stage_1" / "eval" / "metrics.json").read_text())
+    assert evaluated == {**reported, "run": evaluated["run"]}
 
     # Same seed, same cascade.
     assert train_cli([str(cascade_config(tmp_path, "b")), "--no-progress"]) == 0

@@ -14,8 +14,8 @@ from PIL import Image
 from wsol.config.schema import BackboneConfig
 from wsol.data.datasets import create_dataset
 from wsol.data.sample import Sample
-from wsol.engine.evaluator import baseline_maps
 from wsol.errors import ConfigError, DataError
+from wsol.evaluation.maps import baseline_maps
 from wsol.metrics import METRICS
 from wsol.metrics.peak_in_part import peak_hits
 from wsol.models.pretrained import timm_pretrained_kwargs

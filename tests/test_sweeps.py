@@ -9,7 +9,7 @@ import yaml
 from wandb.sdk.launch.sweeps.utils import create_sweep_command_args
 
 from wsol.config import load_config, to_dict
-from wsol.engine.summary import HEADLINE
+from wsol.keys import HEADLINE
 from wsol.methods import METHODS
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,11 +12,11 @@ from PIL import Image
 from tiny_boxes import NAME, TinyBoxes, register_tiny_boxes, tiny_config
 from wandb_records import finished_records, run_file
 
-from wsol.engine.eval_run import evaluate_checkpoint
-from wsol.engine.reporting import per_image_rows
-from wsol.engine.tracking import WANDB_DIR_VARIABLES
-from wsol.engine.training import run_training
+from wsol.engine import train
+from wsol.evaluation.from_checkpoint import CheckpointEval, evaluate_checkpoint
 from wsol.report.curves import threshold_curves
+from wsol.report.files import per_image_rows
+from wsol.report.tracking import WANDB_DIR_VARIABLES
 
 NUM_OVERLAYS = 4
 SCALE = 2  # 32-px images at data.image_size 64
@@ -37,7 +37,7 @@ def offline(tmp_path_factory):
 @pytest.fixture(scope="module")
 def trained(offline) -> Path:
     cfg = tiny_config(offline, "tiny", f"eval.num_overlays={NUM_OVERLAYS}", "wandb.tags=[unit]")
-    run_training(cfg, progress=False)
+    train(cfg, progress=False)
     return offline / "tiny"
 
 
@@ -154,7 +154,7 @@ def test_pictures_are_also_png_files(trained):
 def test_eval_loc_repeats_the_numbers_as_an_eval_run(trained, offline):
     out = offline / "eval_again"
     best = trained / "checkpoints" / "best.pth"
-    results = evaluate_checkpoint(best, [], out, num_overlays=2, progress=False)
+    results = evaluate_checkpoint(CheckpointEval(best, out_dir=out, num_overlays=2, progress=False))
     first = json.loads((trained / "eval" / "metrics.json").read_text())
     again = json.loads((out / "metrics.json").read_text())
     for key in ("test/top1", "test/maxboxacc_v2", "test/pxap", "test/gt_known_loc", "test/curve_multi_iou50"):

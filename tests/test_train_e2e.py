@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from wsol.config import load_config
-from wsol.engine.training import run_training
+from wsol.engine import train
 from wsol.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,7 +111,7 @@ def test_existing_run_needs_resume(tmp_path, data_root):
     (tmp_path / "runs" / "again" / "checkpoints").mkdir(parents=True)
     (tmp_path / "runs" / "again" / "checkpoints" / "epoch_0000.pth").write_bytes(b"")
     with pytest.raises(ConfigError, match="already holds checkpoints"):
-        run_training(cfg, progress=False)
+        train(cfg, progress=False)
 
 
 def test_cli_reports_config_errors_in_one_line(tmp_path):

@@ -1,26 +1,30 @@
 """Evaluate localization: a trained checkpoint, or score maps saved by any codebase.
 
-From a checkpoint (maps from the model's head, or from a registered explainer)::
+From a checkpoint (maps from the model's head, a registered explainer, or a baseline)::
 
-    python tools/eval_loc.py --checkpoint runs/NAME/checkpoints/best.pth [key=value ...]
-        [--explainer gradcam | --baseline center] [--overlays 16] [--out DIR] [--cache CACHE_DIR]
+    python tools/eval_loc.py checkpoint runs/NAME/checkpoints/epoch_0003.pth [key=value ...]
+        [--explainer gradcam | --baseline center] [--overlays N] [--out DIR] [--cache CACHE_DIR]
 
 evaluates val and test with every metric the dataset has ground truth for, carries the
 threshold chosen on val to test, prints a table and writes ``metrics.json``,
 ``per_image.csv``, ``overlays.png`` (and ``overlays/``, one PNG per image) and
-``curves.png`` (default DIR: ``runs/NAME/eval``, ``eval_<explainer>`` or
-``eval_<baseline>``); ``--baseline center`` scores a centred Gaussian map instead of the
-model's (the model still classifies); with W&B on, the same as a run of job
-type ``eval`` (see docs/comparing.md). With ``--cache`` each batch's contribution is kept
-in CACHE_DIR; rerunning the same command after a kill continues where it stopped and
-gives the same numbers. Under ``torchrun`` every rank evaluates a shard (docs/distributed.md).
+``curves.png`` into DIR (default: ``runs/NAME/eval``, ``eval_<explainer>`` or
+``eval_<baseline>``). The model is rebuilt as ``wsol.load_model`` does: a cascade stage
+comes with its earlier stages, so the numbers are those the run reported. ``--baseline
+center`` scores a centred Gaussian map instead of the model's (the model still
+classifies); with W&B on, the same as a run of job type ``eval`` (docs/comparing.md).
+With ``--cache`` each batch's contribution is kept in CACHE_DIR; rerunning the same
+command after a kill continues where it stopped and gives the same numbers. Under
+``torchrun`` every rank evaluates a shard (docs/distributed.md).
 
 From saved score maps, like wsolevaluation's ``evaluation.py``::
 
-    python tools/eval_loc.py --scoremaps DIR --metadata METADATA_DIR --split test
-        [--mask-root DIR] [--interval 0.01] [--out metrics.json]
+    python tools/eval_loc.py scoremaps DIR --metadata METADATA_DIR [--split test]
+        [--mask-root DIR] [--interval 0.01] [--out DIR]
 
-reads ``DIR/<image_id without extension>.npy`` (224 x 224 maps in [0, 1]).
+reads ``DIR/<image_id without extension>.npy`` (224 x 224 maps in [0, 1]) and writes
+``metrics.json`` into the ``--out`` folder (default: the current directory). Every path
+is relative to the current directory.
 """
 
 from __future__ import annotations
@@ -32,59 +36,71 @@ from pathlib import Path
 
 import numpy as np
 
+from wsol import run_files
 from wsol.cli import run_cli
-from wsol.engine.eval_run import evaluate_checkpoint, evaluate_scoremaps
-from wsol.engine.evaluator import BASELINES
-from wsol.errors import ConfigError
+from wsol.evaluation.from_checkpoint import CheckpointEval, evaluate_checkpoint
+from wsol.evaluation.maps import BASELINES
+from wsol.evaluation.scoremaps import ScoremapEval, evaluate_scoremaps
 from wsol.utils.atomic import atomic_write_text
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("overrides", nargs="*", help="dot-list overrides of the checkpoint's config")
-    parser.add_argument("--checkpoint", type=Path, help="a wsol checkpoint (best.pth or epoch_NNNN.pth)")
-    parser.add_argument("--explainer", help="registered explainer instead of the head's maps (e.g. gradcam)")
-    parser.add_argument("--baseline", choices=BASELINES, help="baseline map instead (center: Gaussian)")
-    parser.add_argument("--overlays", type=int, default=16, help="test images drawn in overlays.png")
-    parser.add_argument("--cache", type=Path, help="folder caching per-batch results, to resume a killed run")
-    parser.add_argument("--scoremaps", type=Path, help="folder of saved <image_id>.npy score maps")
-    parser.add_argument("--metadata", type=Path, help="wsolevaluation metadata folder (with <split>/)")
-    parser.add_argument("--split", default="test")
-    parser.add_argument("--mask-root", type=Path, help="folder the mask paths in localization.txt are under")
-    parser.add_argument("--interval", type=float, default=0.01, help="cam_curve_interval")
-    parser.add_argument(
-        "--out", type=Path, help="output folder (checkpoint) or metrics.json path (score maps)"
+    modes = parser.add_subparsers(dest="mode", required=True, metavar="{checkpoint,scoremaps}")
+    ckpt = modes.add_parser("checkpoint", help="score a wsol checkpoint's maps on val and test")
+    ckpt.add_argument("checkpoint", type=Path, help="a wsol checkpoint (epoch_NNNN.pth or best.pth)")
+    ckpt.add_argument("overrides", nargs="*", help="dot-list overrides of the checkpoint's config")
+    source = ckpt.add_mutually_exclusive_group()
+    source.add_argument("--explainer", help="registered explainer instead of the head's maps (e.g. gradcam)")
+    source.add_argument("--baseline", choices=BASELINES, help="baseline map instead (center: Gaussian)")
+    ckpt.add_argument(
+        "--overlays", type=int, help="test images drawn (default: the config's eval.num_overlays)"
     )
-    parser.add_argument("--no-progress", action="store_true")
-    args = parser.parse_args(argv)
+    ckpt.add_argument("--cache", type=Path, help="folder caching per-batch results, to resume a killed run")
+    ckpt.add_argument(
+        "--out", type=Path, help="output folder (default: <run>/eval[_<explainer or baseline>])"
+    )
+    ckpt.add_argument("--no-progress", action="store_true")
+    maps = modes.add_parser(
+        "scoremaps", help="score saved <image_id>.npy maps against wsolevaluation metadata"
+    )
+    maps.add_argument("scoremaps", type=Path, help="folder of saved <image_id>.npy score maps")
+    maps.add_argument("--metadata", type=Path, required=True, help="metadata folder (with <split>/)")
+    maps.add_argument("--split", default="test")
+    maps.add_argument("--mask-root", type=Path, help="folder the mask paths in localization.txt are under")
+    maps.add_argument("--interval", type=float, default=0.01, help="cam_curve_interval")
+    maps.add_argument("--out", type=Path, default=Path("."), help="output folder for metrics.json")
+    maps.add_argument("--no-progress", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     progress = not args.no_progress
-    if (args.checkpoint is None) == (args.scoremaps is None):
-        raise ConfigError("give exactly one of --checkpoint or --scoremaps (see --help)")
-    if args.checkpoint is not None:
-        evaluate_checkpoint(
+    if args.mode == "checkpoint":
+        job = CheckpointEval(
             args.checkpoint,
             args.overrides,
-            args.out,
-            args.explainer,
-            args.overlays,
-            progress,
-            args.baseline,
-            args.cache,
+            explainer=args.explainer,
+            baseline=args.baseline,
+            out_dir=args.out,
+            num_overlays=args.overlays,
+            cache=args.cache,
+            progress=progress,
         )
+        evaluate_checkpoint(job)
         return 0
-    if args.metadata is None:
-        raise ConfigError("--scoremaps needs --metadata")
-    results = evaluate_scoremaps(
+    job = ScoremapEval(
         args.scoremaps, args.metadata, args.split, args.mask_root, args.interval, progress=progress
     )
+    results = evaluate_scoremaps(job)
     scalars = {k: v for k, v in results.items() if np.ndim(v) == 0}
     for key in sorted(scalars):
         print(f"{key:<32} {scalars[key]}")
-    out = args.out or Path("metrics.json")
     plain = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in results.items()}
-    atomic_write_text(out, json.dumps(plain, indent=1, default=float))
+    atomic_write_text(args.out / run_files.METRICS, json.dumps(plain, indent=1, default=float))
     return 0
 
 

@@ -13,7 +13,7 @@ import sys
 
 from wsol.cli import add_config_arguments, run_cli
 from wsol.config import load_config
-from wsol.engine.training import run_training
+from wsol.engine import train
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     cfg = load_config(args.config, args.overrides)
-    run_training(cfg, resume=args.resume, progress=not args.no_progress)
+    train(cfg, resume=args.resume, progress=not args.no_progress)
     return 0
 
 

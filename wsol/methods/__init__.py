@@ -11,9 +11,10 @@ Contract of a member: a subclass of :class:`wsol.methods.base.Method` built as
 
 The model must stay a plain :class:`~wsol.models.WSOLModel` in eval mode outside these
 hooks, so explainers and checkpoints work for every method. A method instance serves
-the one model it set up (it may keep references to blocks it inserted). A method with
-``is_cascade = True`` trains several models in turn; ``run_training`` hands it to
-:func:`wsol.engine.cascade.run_cascade`. Docstrings give the paper, the reference code
+the one model it set up (it may keep references to blocks it inserted). A
+:class:`~wsol.methods.base.CascadeMethod` trains several models in turn;
+:func:`wsol.engine.train` hands it to :func:`wsol.engine.cascade.run_cascade`, and
+:func:`wsol.load_model` rebuilds it with its earlier stages. Docstrings give the paper, the reference code
 and its default hyper-parameters.
 
 Members: ``vanilla``, ``has``, ``cutmix``, ``adl``, ``acol``, ``eil`` and the cascade

@@ -8,17 +8,17 @@ from torch import Tensor, nn
 
 from wsol.errors import ConfigError
 from wsol.methods import METHODS
-from wsol.methods.base import Method
+from wsol.methods.base import CascadeMethod
 from wsol.methods.erasing import fill_images, normalize_maps
 from wsol.models.output import ModelOutput
 
 
 @METHODS.register("adversarial_erasing")
-class AdversarialErasing(Method):
+class AdversarialErasing(CascadeMethod):
     """AE (Wei et al., "Object Region Mining with Adversarial Erasing: A Simple
     Classification to Semantic Segmentation Approach", CVPR 2017).
 
-    A cascade run by :func:`wsol.engine.cascade.run_cascade` (``is_cascade``): stage 0
+    A :class:`~wsol.methods.base.CascadeMethod` (run by :func:`wsol.engine.cascade.run_cascade`): stage 0
     is a plain classifier; stage ``k`` trains a fresh classifier on the training images
     with the regions found by stages ``0..k-1`` erased. Erasing is cumulative, as in the
     paper: stage ``j`` computes its CAM of the ground-truth class on the image already
@@ -44,8 +44,6 @@ class AdversarialErasing(Method):
     ``min_accuracy`` 0 (no early stop) are wsol's defaults, not the paper's values.
     """
 
-    is_cascade = True
-
     def __init__(
         self, num_stages: int = 3, erase_threshold: float = 0.5, min_accuracy: float = 0.0, fill: float = 0.0
     ) -> None:
@@ -53,27 +51,22 @@ class AdversarialErasing(Method):
             raise ConfigError(f"method.num_stages: need at least 1, got {num_stages}")
         if not 0.0 <= erase_threshold <= 1.0:
             raise ConfigError(f"method.erase_threshold: {erase_threshold} is not in [0, 1]")
+        super().__init__()
         self.num_stages, self.erase_threshold = num_stages, erase_threshold
         self.min_accuracy, self.fill = min_accuracy, fill
-        self.previous: list[nn.Module] = []
 
-    def add_stage(self, model: nn.Module) -> None:
-        """Freeze a trained stage and append it to the stages that erase."""
-        model.eval().requires_grad_(False)
-        self.previous.append(model)
-
-    def erase(self, images: Tensor, labels: Tensor) -> Tensor:
+    def inputs_for_next(self, images: Tensor, labels: Tensor) -> Tensor:
         """``images`` erased by every frozen stage in turn, with the maps of ``labels``."""
         with torch.no_grad():
-            for stage in self.previous:
+            for stage in self.stages:
                 _, _, images = self._stage_step(stage, images, labels)
         return images
 
     def training_step(self, model: nn.Module, images: Tensor, labels: Tensor) -> tuple[Tensor, ModelOutput]:
-        return super().training_step(model, self.erase(images, labels), labels)
+        return super().training_step(model, self.inputs_for_next(images, labels), labels)
 
     def localization_map(self, model: nn.Module, images: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
-        stages = [*self.previous, model]
+        stages = [*self.stages, model]
         logits, fused, current = self._stage_step(stages[0], images, targets)
         for stage in stages[1:]:
             _, maps, current = self._stage_step(stage, current, targets)

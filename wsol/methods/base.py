@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 from typing import ClassVar
 
 import torch.nn.functional as F
@@ -13,8 +14,9 @@ from wsol.models.output import ModelOutput
 class Method:
     """Plain training: cross-entropy on the logits plus the head's auxiliary losses.
 
-    ``is_cascade``: the method trains several models one after another (adversarial
-    erasing); ``run_training`` hands such a method to :func:`wsol.engine.cascade.run_cascade`.
+    ``is_cascade``: the method trains several models one after another (a
+    :class:`CascadeMethod`); :func:`wsol.engine.train` hands such a method to
+    :func:`wsol.engine.cascade.run_cascade`.
     """
 
     is_cascade: ClassVar[bool] = False
@@ -36,3 +38,30 @@ class Method:
         """``(logits, maps)``: logits ``(B, K)`` and ``(B, h, w)`` maps of ``targets``."""
         output = model(images)
         return output.logits, output.localization_map(targets)
+
+
+class CascadeMethod(Method, abc.ABC):
+    """A method that trains ``num_stages`` models in turn, each on what the earlier ones left.
+
+    The engine trains stage ``k`` as an ordinary run with this one method object, which
+    holds the frozen stages before ``k`` (``stages``); after each stage it asks
+    :meth:`inputs_for_next` for the validation images the next stage would see, and stops
+    when a new stage's top-1 on them falls below ``min_accuracy`` (%). Evaluation
+    rebuilds the same object from the stage checkpoints (:func:`wsol.load_model`).
+    """
+
+    is_cascade = True
+    num_stages: int
+    min_accuracy: float
+
+    def __init__(self) -> None:
+        self.stages: list[nn.Module] = []
+
+    def add_stage(self, model: nn.Module) -> None:
+        """Freeze a trained stage and append it to the stages that shape the next one's input."""
+        model.eval().requires_grad_(False)
+        self.stages.append(model)
+
+    @abc.abstractmethod
+    def inputs_for_next(self, images: Tensor, labels: Tensor) -> Tensor:
+        """``images`` as the next stage sees them, given the frozen ``stages``."""

@@ -24,6 +24,32 @@ A member documents its definition (formula, paper, reference code) in its docstr
 says where wsol deliberately differs from the reference.
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from wsol.config.schema import EvalConfig
 from wsol.registry import Registry
 
+if TYPE_CHECKING:
+    from wsol.metrics.base import MetricAccumulator
+
 METRICS = Registry("metric", __name__)
+
+
+def create_metrics(
+    cfg: EvalConfig, ground_truth: frozenset[str], names: Sequence[str] = ("*",)
+) -> list[MetricAccumulator]:
+    """Every member matching ``names`` whose required ground truth the dataset has, built with the
+    ``eval`` section's options (threshold interval, resolution, IoU thresholds)."""
+    options: dict[str, Any] = {
+        "cam_curve_interval": cfg.cam_curve_interval,
+        "resolution": cfg.resolution,
+        "iou_thresholds": list(cfg.iou_thresholds),
+    }
+    return [
+        METRICS.build(name, key="eval", **options)
+        for name in METRICS.list(list(names))
+        if METRICS.get(name).requires <= ground_truth
+    ]

@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from wsol import keys
 from wsol.data.sample import Sample
 from wsol.errors import ConfigError, DataError
 from wsol.metrics import METRICS
@@ -174,7 +175,7 @@ class BoxAccuracy(MetricAccumulator):
         return float(self.curve(iou, mode, top1)[match[0]])
 
     def compute(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"thresholds": self.thresholds.copy()}
+        out: dict[str, Any] = {keys.THRESHOLDS: self.thresholds.copy()}
         with_top1 = 0 < int(self._sums["n_predicted"]) == self._n_images()
         for mode in self.modes:
             suffix = "maxboxacc" if mode == "single" else "maxboxacc_v2"
@@ -183,15 +184,15 @@ class BoxAccuracy(MetricAccumulator):
                 k = int(np.argmax(acc))
                 out[f"{suffix}_iou{iou}"] = float(acc.max())
                 out[f"best_threshold_{mode}_iou{iou}"] = float(self.thresholds[k])
-                out[f"curve_{mode}_iou{iou}"] = acc
+                out[keys.box_curve(mode, iou)] = acc
                 if with_top1:
                     top1 = self.curve(iou, mode, top1=True)
                     out[f"top1_loc_{mode}_iou{iou}"] = float(top1[k])
-                    out[f"curve_top1_{mode}_iou{iou}"] = top1
+                    out[keys.box_curve(f"top1_{mode}", iou)] = top1
         if 50 in self.iou_thresholds and "single" in self.modes:
             out["maxboxacc"] = out["maxboxacc_iou50"]
             if with_top1:
-                out["top1_loc"] = out["top1_loc_single_iou50"]
+                out[keys.TOP1_LOC] = out["top1_loc_single_iou50"]
         if "multi" in self.modes:
             out["maxboxacc_v2"] = float(
                 np.average([out[f"maxboxacc_v2_iou{d}"] for d in self.iou_thresholds.tolist()])

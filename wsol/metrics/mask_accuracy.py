@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from wsol import keys
 from wsol.data.sample import Sample
 from wsol.errors import DataError
 from wsol.metrics import METRICS
@@ -115,14 +116,14 @@ class MaskAccuracy(MetricAccumulator):
             raise DataError(str(e)) from None
         n = len(self.thresholds)
         with np.errstate(divide="ignore", invalid="ignore"):  # per threshold, ascending
-            out["curve_precision"] = (curve.tp / (curve.tp + curve.fp))[::-1][:n]
-            out["curve_recall"] = (curve.tp / curve.positives)[::-1][:n]
+            out[keys.CURVE_PRECISION] = (curve.tp / (curve.tp + curve.fp))[::-1][:n]
+            out[keys.CURVE_RECALL] = (curve.tp / curve.positives)[::-1][:n]
         out.update(
             {
                 "piou": piou.best,
-                "best_threshold_piou": float(self.thresholds[piou.best_index]),
-                "curve_piou": piou.curve * 100,
-                "thresholds": self.thresholds.copy(),
+                keys.PIOU_THRESHOLD: float(self.thresholds[piou.best_index]),
+                keys.CURVE_PIOU: piou.curve * 100,
+                keys.THRESHOLDS: self.thresholds.copy(),
             }
         )
         if self.exact:

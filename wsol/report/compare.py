@@ -23,10 +23,11 @@ from typing import Any
 import numpy as np
 import yaml
 
-from wsol.engine.summary import HEADLINE
+from wsol import run_files
 from wsol.errors import ConfigError, DataError
-from wsol.report import eval_files
+from wsol.keys import HEADLINE, split_key
 from wsol.report.curves import CURVES, Curve, plot_curves, threshold_curves
+from wsol.report.stats import aggregate, is_number, mean_std, numbers
 from wsol.utils.atomic import atomic_write_text
 
 NOT_GROUPED = ("name", "seed", "output_dir", "wandb")
@@ -43,8 +44,8 @@ class Run:
 
     def overlay_files(self) -> dict[str, Path]:
         """Image id -> overlay PNG, in evaluation order (empty without overlays)."""
-        folder = self.eval_dir / eval_files.OVERLAY_DIR
-        index = folder / eval_files.OVERLAY_INDEX
+        folder = self.eval_dir / run_files.OVERLAY_DIR
+        index = folder / run_files.OVERLAY_INDEX
         if not index.is_file():
             return {}
         return {k: folder / v for k, v in json.loads(index.read_text()).items()}
@@ -56,13 +57,13 @@ class Group:
     runs: list[Run]
 
     def values(self, key: str) -> list[float]:
-        return [float(r.metrics[key]) for r in self.runs if _is_number(r.metrics.get(key))]
+        return numbers([r.metrics for r in self.runs], key)
 
 
 def load_run(path: Path) -> Run:
     """A run directory (with ``eval/metrics.json``) or an evaluation folder (with ``metrics.json``)."""
-    eval_dir = path / "eval" if (path / "eval" / eval_files.METRICS).is_file() else path
-    metrics_path = eval_dir / eval_files.METRICS
+    eval_dir = path / "eval" if (path / "eval" / run_files.METRICS).is_file() else path
+    metrics_path = eval_dir / run_files.METRICS
     if not metrics_path.is_file():
         raise DataError(f"{path}: no metrics.json (nor eval/metrics.json); evaluate the run first")
     try:
@@ -103,13 +104,14 @@ def group_runs(runs: Sequence[Run], group_by: Sequence[str] = ()) -> list[Group]
 
 def metrics_table(groups: Sequence[Group], split: str = "test") -> tuple[list[str], list[list[str]]]:
     """Header and rows: group, runs, then ``mean ± std`` of each headline metric any run has."""
-    present = [(k, label) for k, label in HEADLINE if any(g.values(f"{split}/{k}") for g in groups)]
+    present = [(k, label) for k, label in HEADLINE if any(g.values(split_key(split, k)) for g in groups)]
     header = ["group", "runs", *(label for _, label in present)]
     rows = []
     for group in groups:
         cells = [group.label, str(len(group.runs))]
         for key, label in present:
-            cells.append(_mean_std(group.values(f"{split}/{key}"), ".2f" if "(%)" in label else ".3f"))
+            stat = mean_std(group.values(split_key(split, key)))
+            cells.append(stat.format(".2f" if "(%)" in label else ".3f") if stat else "-")
         rows.append(cells)
     return header, rows
 
@@ -186,10 +188,10 @@ def write_report(
     figures = []
     curves = comparison_curves(groups, split)
     if curves:
-        figures.append(("Threshold curves", plot_curves(curves, out_dir / eval_files.CURVES_PNG).name))
+        figures.append(("Threshold curves", plot_curves(curves, out_dir / run_files.CURVES_PNG).name))
     image_ids = common_images(groups, max_images)
     if image_ids:
-        grid = plot_overlay_grid(groups, image_ids, out_dir / eval_files.OVERLAYS)
+        grid = plot_overlay_grid(groups, image_ids, out_dir / run_files.OVERLAYS)
         figures.append((f"The same {split} images across groups", grid.name))
     atomic_write_text(out_dir / "comparison.json", json.dumps(_numbers(groups, split), indent=1))
     grouping = f"grouped by {', '.join(group_by)}" if group_by else "grouped by config minus seed"
@@ -224,29 +226,17 @@ def _main_series(curve: Curve) -> tuple[np.ndarray, np.ndarray]:
     return curve.series.get(curve.spec.main) or next(iter(curve.series.values()))
 
 
-def _mean_std(values: Sequence[float], fmt: str) -> str:
-    if not values:
-        return "-"
-    if len(values) == 1:
-        return format(values[0], fmt)
-    return f"{format(float(np.mean(values)), fmt)} ± {format(float(np.std(values, ddof=1)), fmt)}"
-
-
 def _numbers(groups: Sequence[Group], split: str) -> list[dict[str, Any]]:
     out = []
     for group in groups:
-        keys = sorted({k for r in group.runs for k, v in r.metrics.items() if _is_number(v)})
-        stats = {}
-        for key in keys:
-            values = group.values(key)
-            std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
-            stats[key] = {"mean": float(np.mean(values)), "std": std, "values": values}
+        records = [r.metrics for r in group.runs]
+        found = sorted({k for r in records for k, v in r.items() if is_number(v)})
+        stats = {
+            k: {**stat.as_json(), "values": numbers(records, k)}
+            for k, stat in aggregate(records, found).items()
+        }
         out.append({"label": group.label, "runs": [str(r.path) for r in group.runs], "metrics": stats})
     return out
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _markdown(intro, header, rows, figures, members) -> str:

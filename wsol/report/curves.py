@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from wsol import keys
+
 
 @dataclass(frozen=True)
 class CurveSpec:
@@ -35,8 +37,8 @@ CURVES = (
     CurveSpec(
         "box_accuracy",
         "BoxAcc, all contours (MaxBoxAccV2)",
-        "thresholds",
-        r"curve_multi_iou(\d+)",
+        keys.THRESHOLDS,
+        keys.CURVE_BOX_MULTI,
         "score-map threshold",
         "BoxAcc (%)",
         "IoU {}%",
@@ -45,8 +47,8 @@ CURVES = (
     CurveSpec(
         "box_accuracy_largest",
         "BoxAcc, largest contour (MaxBoxAcc)",
-        "thresholds",
-        r"curve_single_iou(\d+)",
+        keys.THRESHOLDS,
+        keys.CURVE_BOX_SINGLE,
         "score-map threshold",
         "BoxAcc (%)",
         "IoU {}%",
@@ -55,14 +57,20 @@ CURVES = (
     CurveSpec(
         "precision_recall",
         "Pixel precision-recall (PxAP)",
-        "curve_recall",
-        "curve_precision",
+        keys.CURVE_RECALL,
+        keys.CURVE_PRECISION,
         "recall",
         "precision",
         "pixels",
     ),
     CurveSpec(
-        "piou", "pIoU vs threshold", "thresholds", "curve_piou", "score-map threshold", "pIoU (%)", "pIoU"
+        "piou",
+        "pIoU vs threshold",
+        keys.THRESHOLDS,
+        keys.CURVE_PIOU,
+        "score-map threshold",
+        "pIoU (%)",
+        "pIoU",
     ),
 )
 

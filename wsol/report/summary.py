@@ -1,34 +1,12 @@
-"""The end-of-run summary printed by ``tools/train.py`` and ``tools/eval_loc.py``."""
+"""What a run prints: the end-of-run summary table and one line per epoch."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from wsol import keys
 from wsol.config import RunConfig
-
-# Headline numbers, in display order: (result key, label).
-HEADLINE = (
-    ("top1", "top-1 cls (%)"),
-    ("maxboxacc_v2", "MaxBoxAccV2 (%)"),
-    ("maxboxacc", "MaxBoxAcc (%)"),
-    ("top1_loc", "top-1 loc (%)"),
-    ("gt_known_loc", "GT-known loc (%)"),
-    ("pxap", "PxAP (%)"),
-    ("piou", "pIoU (%)"),
-    ("auc_judd", "AUC-Judd"),
-    ("nss", "NSS"),
-    ("peak_in_part/part_rate", "peak in part (%)"),
-)
-DIAGNOSTIC_PREFIX = "partial/"
-
-
-def selection_key(ground_truth: frozenset[str]) -> str:
-    """Validation number that picks the best epoch: box accuracy, else PxAP, else top-1."""
-    if "boxes" in ground_truth:
-        return "maxboxacc_v2"
-    if "masks" in ground_truth:
-        return "pxap"
-    return "top1"
+from wsol.keys import DIAGNOSTIC_PREFIX, HEADLINE
 
 
 def format_summary(cfg: RunConfig, results: dict[str, Any], splits: tuple[str, ...] = ("val", "test")) -> str:
@@ -56,3 +34,11 @@ def format_summary(cfg: RunConfig, results: dict[str, Any], splits: tuple[str, .
 
 def _cell(value: Any) -> str:
     return f"{value:>12.4g}" if isinstance(value, (int, float)) else f"{'-':>12}"
+
+
+def epoch_line(record: dict[str, Any]) -> str:
+    """One line per epoch: loss, lr and the headline validation numbers present."""
+    names = [keys.TRAIN_LOSS, keys.TRAIN_TOP1, keys.LR] + [keys.split_key("val", k) for k, _ in HEADLINE]
+    names.append(keys.split_key("val", keys.PARTIAL_HIGHLIGHTING_INDEX))
+    parts = [f"epoch {record[keys.EPOCH]}"] + [f"{k} {record[k]:.4g}" for k in names if k in record]
+    return "  ".join(parts)

@@ -8,7 +8,7 @@
   by one, so ``tools/compare.py`` can put the same images of several runs side by side;
 * ``curves.png``: the threshold curves of :mod:`wsol.report.curves`.
 
-The W&B versions of these pictures are made by :mod:`wsol.engine.wandb_media`.
+The W&B versions of these pictures are made by :mod:`wsol.report.wandb_media`.
 """
 
 from __future__ import annotations
@@ -20,13 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from torch import Tensor
 
+from wsol import keys, run_files
 from wsol.metrics.scoremap import prepare_scoremap
-from wsol.report import eval_files
 from wsol.report.curves import plot_curves, threshold_curves
 from wsol.utils.atomic import atomic_write_text
-from wsol.visualize import Overlay, denormalize, grid, predicted_box, save_png
+from wsol.visualize import Overlay, grid, predicted_box, save_png
 
 
 @dataclass
@@ -61,35 +60,6 @@ class Panel:
         return Overlay(self.image, self.heatmap, self.gt_boxes, self.predicted_boxes(threshold), title)
 
 
-class PanelCollector:
-    """Batch callback (see :func:`wsol.engine.evaluator.evaluate`) keeping the first ``limit`` images."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.panels: list[Panel] = []
-
-    def __call__(self, batch: dict[str, Any], predictions: Tensor, maps: Tensor | None) -> None:
-        room = self.limit - len(self.panels)
-        if room <= 0 or maps is None:  # no maps: a batch restored from the evaluation cache
-            return
-        images = denormalize(batch["image"][:room])
-        masks = batch.get("mask") or [None] * len(images)
-        for i, image in enumerate(images):
-            boxes = batch["boxes"][i].numpy() if "boxes" in batch else np.zeros((0, 4))
-            mask = None if masks[i] is None else np.asarray(masks[i], dtype=np.uint8)
-            self.panels.append(
-                Panel(
-                    batch["image_id"][i],
-                    image,
-                    maps[i].numpy(),
-                    int(batch["label"][i]),
-                    int(predictions[i]),
-                    boxes,
-                    mask,
-                )
-            )
-
-
 @dataclass
 class EvalReport:
     """What the pictures of one evaluated split are made from.
@@ -112,7 +82,7 @@ class EvalReport:
 
 def display_threshold(results: Mapping[str, Any], split: str = "test") -> float | None:
     """The threshold pictures use: the one carried from val for boxes, else val's best pIoU one."""
-    for key in (f"{split}/val_threshold", "val/best_threshold_piou"):
+    for key in (keys.split_key(split, keys.VAL_THRESHOLD), keys.split_key("val", keys.PIOU_THRESHOLD)):
         if key in results:
             return float(results[key])
     return None
@@ -122,13 +92,13 @@ def save_figures(report: EvalReport, out_dir: Path) -> None:
     """``overlays.png``, ``overlays/`` (one PNG per image and ``index.json``) and ``curves.png``."""
     if report.panels:
         overlays = [panel.overlay(report.threshold) for panel in report.panels]
-        save_png(grid(overlays, columns=min(len(overlays), 8)), out_dir / eval_files.OVERLAYS)
+        save_png(grid(overlays, columns=min(len(overlays), 8)), out_dir / run_files.OVERLAYS)
         index = {}
         for i, (panel, overlay) in enumerate(zip(report.panels, overlays, strict=True)):
             index[panel.image_id] = f"{i:03d}.png"
-            save_png(grid([overlay], columns=1), out_dir / eval_files.OVERLAY_DIR / index[panel.image_id])
-        index_path = out_dir / eval_files.OVERLAY_DIR / eval_files.OVERLAY_INDEX
+            save_png(grid([overlay], columns=1), out_dir / run_files.OVERLAY_DIR / index[panel.image_id])
+        index_path = out_dir / run_files.OVERLAY_DIR / run_files.OVERLAY_INDEX
         atomic_write_text(index_path, json.dumps(index, indent=1))
     curves = threshold_curves(report.results, report.split)
     if curves:
-        plot_curves(curves, out_dir / eval_files.CURVES_PNG)
+        plot_curves(curves, out_dir / run_files.CURVES_PNG)

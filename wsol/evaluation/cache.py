@@ -18,9 +18,8 @@ from typing import Any
 
 import torch
 
-from wsol.engine.checkpoint import atomic_torch_save
 from wsol.errors import ConfigError
-from wsol.utils.atomic import atomic_write_text
+from wsol.utils.atomic import atomic_torch_save, atomic_write_text
 from wsol.utils.distributed import DistInfo
 
 FINGERPRINT = "fingerprint.json"

@@ -3,12 +3,12 @@
 Every scalar logged also lands in the run directory: ``metrics.jsonl`` (one JSON object
 per ``log`` call) and ``summary.json`` (the final numbers), so runs can be compared
 without W&B (``tools/compare.py``); pictures are PNG files beside them
-(:mod:`wsol.engine.figures`).
+(:mod:`wsol.report.figures`).
 
 W&B conventions, the same for every method: group ``<dataset>/<backbone>``, job type
 ``train`` / ``eval`` / ``cascade``, tags method, head, backbone and dataset; per-epoch keys
 ``train/*``, ``val/*`` and ``lr`` against the step metric ``epoch``, the headline
-accuracies (:data:`wsol.engine.summary.HEADLINE`) summarised by their maximum; the final
+accuracies (:data:`wsol.keys.HEADLINE`) summarised by their maximum; the final
 ``val/*`` and ``test/*`` numbers in the run summary; the best checkpoint as a ``model``
 artifact.
 """
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from wsol.config import RunConfig, to_dict
-from wsol.engine.summary import HEADLINE
+from wsol.keys import HEADLINE
 from wsol.utils.atomic import atomic_write_text
 
 WANDB_DIR_VARIABLES = ("WANDB_DIR", "WANDB_CACHE_DIR", "WANDB_CONFIG_DIR", "WANDB_DATA_DIR")

@@ -1,4 +1,4 @@
-"""Atomic, resumable checkpoints.
+"""Checkpoint files: atomic, resumable, kept two deep.
 
 A checkpoint is written to a temporary file in the same directory, flushed to disk and
 renamed over its target, so a crash or SIGKILL never leaves a half-written file under
@@ -18,22 +18,12 @@ from typing import Any
 import torch
 
 from wsol.errors import CheckpointError, ConfigError
+from wsol.run_files import BEST
+from wsol.utils.atomic import atomic_torch_save
 
 log = logging.getLogger(__name__)
 EPOCH_FILE = re.compile(r"epoch_(\d+)\.pth$")
 CHECKPOINT_CHOICES = ("last", "best")  # values of eval.checkpoint
-
-
-def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
-    """``torch.save`` that either fully replaces ``path`` or leaves it untouched."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
-        torch.save(obj, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
@@ -93,7 +83,7 @@ def check_checkpoint_choice(choice: str) -> None:
 def load_evaluated(directory: Path, choice: str) -> dict[str, Any]:
     """The checkpoint ``eval.checkpoint`` names: ``last`` (newest epoch) or ``best`` (``best.pth``)."""
     check_checkpoint_choice(choice)
-    state = load_checkpoint(directory / "best.pth") if choice == "best" else load_latest(directory)
+    state = load_checkpoint(directory / BEST) if choice == "best" else load_latest(directory)
     if state is None:
         raise CheckpointError(f"no epoch checkpoint in {directory}")
     return state

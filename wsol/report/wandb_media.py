@@ -1,4 +1,4 @@
-"""An evaluation's pictures and curves as W&B media (the PNG versions: :mod:`wsol.engine.figures`).
+"""An evaluation's pictures and curves as W&B media (the PNG versions: :mod:`wsol.report.figures`).
 
 Logged under ``<split>/``:
 
@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from wsol.engine.figures import EvalReport, Panel
-from wsol.engine.tracking import RunTracker
 from wsol.report.curves import Curve, threshold_curves
+from wsol.report.figures import EvalReport, Panel
+from wsol.report.tracking import RunTracker
 from wsol.visualize import Overlay, grid, render
 
 BOX_CLASSES = {0: "ground truth", 1: "prediction"}

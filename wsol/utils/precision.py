@@ -1,0 +1,20 @@
+"""Mixed precision: the autocast context of ``train.amp``."""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+from wsol.errors import ConfigError
+
+AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def autocast(device: torch.device, amp: str) -> contextlib.AbstractContextManager:
+    """Autocast context for ``amp`` in {none, bf16, fp16}."""
+    if amp == "none":
+        return contextlib.nullcontext()
+    if amp not in AMP_DTYPES:
+        raise ConfigError(f"train.amp: unknown precision {amp!r} (known: none, bf16, fp16)")
+    return torch.autocast(device_type=device.type, dtype=AMP_DTYPES[amp])
