@@ -22,7 +22,6 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from wsol.explainers.base import min_max_normalize
 from wsol.metrics import METRICS
 from wsol.metrics.probe import FaithfulnessBatch, ModelMetric, check_score, class_scores
 
@@ -49,7 +48,7 @@ class AverageDrop(ModelMetric):
             self._add_row(key, float)
 
     def score_batch(self, maps: Tensor, image_ids: list[str], context: FaithfulnessBatch) -> None:
-        masks = (min_max_normalize(maps) if self.normalize else maps).to(context.images)[:, None]
+        masks = (_min_max(maps) if self.normalize else maps).to(context.images)[:, None]
         both = torch.cat([context.images, context.images * masks])
         count = len(context.images)
         logits = context.probe.perturbed_logits(2 * count, lambda rows: both[rows])
@@ -68,3 +67,10 @@ class AverageDrop(ModelMetric):
             out["drop"] = float(drop.mean())
         return {f"average_drop/{k}": v for k, v in out.items()}
 
+
+def _min_max(maps: Tensor) -> Tensor:
+    """Each ``(H, W)`` map scaled to [0, 1]; a constant map becomes 0."""
+    flat = maps.flatten(1)
+    low, high = flat.amin(1, keepdim=True), flat.amax(1, keepdim=True)
+    span = torch.where(high > low, high - low, torch.ones_like(high))
+    return ((flat - low) / span).view_as(maps)
