@@ -402,3 +402,44 @@ def test_deletion_and_insertion_curves_end_where_the_other_starts(step, seed):
     assert deletion.shape[1] == -(-36 // step) + 1
     np.testing.assert_allclose(deletion[:, 0], insertion[:, -1], rtol=1e-5)
     np.testing.assert_allclose(deletion[:, -1], insertion[:, 0], rtol=1e-5)
+
+
+# ---------------------------------------------------------------- evaluation of a checkpoint
+
+
+def test_faithfulness_metrics_are_built_only_when_asked():
+    from wsol.config.schema import EvalConfig
+    from wsol.metrics import create_metrics
+
+    ground_truth = frozenset({"boxes", "masks"})
+    plain = {type(m).__name__ for m in create_metrics(EvalConfig(), ground_truth)}
+    asked = {type(m).__name__ for m in create_metrics(EvalConfig(), ground_truth | {"faithfulness"})}
+    added = {"DeletionInsertion", "ROAD", "AverageDrop", "ParameterRandomisation", "PointingGame"}
+    assert not plain & added and added <= asked
+
+
+@pytest.mark.slow
+def test_eval_loc_faithfulness_scores_a_checkpoint(tmp_path):
+    import json
+
+    from tests.test_faults import write_untrained_checkpoint
+    from tests.test_methods import eval_cli
+
+    checkpoint = write_untrained_checkpoint(tmp_path)
+    out = tmp_path / "eval"
+    args = ["checkpoint", str(checkpoint), "--overlays", "0", "--no-progress", "--out", str(out)]
+    assert eval_cli([*args, "--explainer", "gradcam", "--faithfulness"]) == 0
+    results = json.loads((out / "metrics.json").read_text())
+    for key in (
+        "deletion_insertion/deletion_auc",
+        "deletion_insertion/insertion_auc",
+        "road/combined",
+        "average_drop/average_drop",
+        "pointing_game/accuracy",
+        "energy_pointing_game/energy",
+        "randomisation/spearman_last",
+    ):
+        for split in ("val", "test"):
+            assert np.isfinite(results[f"{split}/{key}"]), f"{split}/{key}"
+    assert results["test/road/num_images"] == 6
+    assert len(results["test/randomisation/spearman_curve"]) > 1
