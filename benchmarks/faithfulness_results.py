@@ -15,9 +15,7 @@ with ``step = 2 * side`` pixels (64 steps at 128 px; RISE's ``step = 224`` is 22
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,23 +25,22 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from torch import Tensor, nn
 from torch.utils.data import DataLoader, Subset
 
+import wsol
 from wsol.config import load_config
 from wsol.data.collate import collate_samples
-from wsol.engine.builders import build_dataset
-from wsol.engine.checkpoint import load_checkpoint
-from wsol.explainers import create_explainer, list_explainers
-from wsol.methods import METHODS
+from wsol.data.loaders import build_dataset
+from wsol.evaluation.loop import Stream, evaluate
+from wsol.evaluation.maps import MapSource
+from wsol.explainers import list_explainers
 from wsol.metrics import METRICS
-from wsol.metrics.probe import FaithfulnessBatch, ModelMetric, ModelProbe
-from wsol.models import build_model
+from wsol.metrics.probe import ModelProbe
 
-ExplainFn = Callable[[nn.Module, Tensor, Tensor], Tensor]
 SECTION = "faithfulness"
 SCRIPT = "benchmarks/faithfulness_results.py"
 FIGURE = Path("docs/images/results_randomisation.png")
+HEAD = "head (CAM)"
 COLUMNS = (  # (result key, header, digits)
     ("maxboxacc_v2", "MaxBoxAccV2", 1),
     ("pxap", "PxAP", 1),
@@ -61,54 +58,14 @@ COLUMNS = (  # (result key, header, digits)
 )
 
 
-def load(checkpoint: Path, data_root: str) -> tuple[Any, nn.Module, Any]:
-    state = load_checkpoint(checkpoint)
-    cfg = load_config(None, [f"data.dataset.root={data_root}", "device=cpu"], base=state["config"])
-    backbone = dataclasses.replace(cfg.model.backbone, pretrained="false")
-    model = build_model(dataclasses.replace(cfg.model, backbone=backbone), state["num_classes"])
-    method = METHODS.build(cfg.method, key="method")
-    method.setup(model)
-    model.load_state_dict(state["model"])
-    return cfg, model.eval(), method
-
-
-def module_name(model: nn.Module, module: nn.Module) -> str:
-    return next(name for name, m in model.named_modules() if m is module)
-
-
-def explain_fns(model: nn.Module, method: Any) -> dict[str, ExplainFn]:
-    """``explain(model, images, classes)`` for the head and for every explainer (works on copies)."""
-    layer = module_name(model, model.backbone.stage_modules[-1])
-    classifier = module_name(model, model.head.classifier) if hasattr(model.head, "classifier") else None
-
-    def head(m: nn.Module, images: Tensor, classes: Tensor) -> Tensor:
-        with torch.no_grad():
-            return method.localization_map(m, images, classes)[1].float()
-
-    def explainer(name: str) -> ExplainFn:
-        def explain(m: nn.Module, images: Tensor, classes: Tensor) -> Tensor:
-            spec: dict[str, Any] = {"name": name, "target_layer": layer}
-            if name == "cam":
-                spec["classifier"] = m.get_submodule(classifier)
-            return create_explainer(spec, m)(images, classes).detach().float()
-
-        return explain
-
-    fns: dict[str, ExplainFn] = {"head (CAM)": head}
-    for name in list_explainers():
-        if name != "cam" or classifier is not None:
-            fns[name] = explainer(name)
-    return fns
-
-
-def build_metrics(cfg: Any, side: int) -> list[Any]:
+def build_metrics(cfg: Any) -> list[Any]:
     options = {"cam_curve_interval": cfg.eval.cam_curve_interval, "resolution": cfg.eval.resolution}
     specs: list[dict[str, Any]] = [
         {"name": "maxboxacc", **options, "iou_thresholds": list(cfg.eval.iou_thresholds)},
         {"name": "pxap", **options},
         {"name": "pointing_game"},
         {"name": "energy_pointing_game"},
-        {"name": "deletion_insertion", "step": 2 * side},
+        {"name": "deletion_insertion", "step": 2 * cfg.data.image_size},
         {"name": "road"},
         {"name": "average_drop"},
         {"name": "randomisation"},
@@ -116,21 +73,13 @@ def build_metrics(cfg: Any, side: int) -> list[Any]:
     return [METRICS.build(spec) for spec in specs]
 
 
-def evaluate_source(model: nn.Module, explain: ExplainFn, loader: DataLoader, dataset: Any, cfg: Any) -> Any:
-    side = cfg.data.image_size
-    metrics = build_metrics(cfg, side)
-    probe = ModelProbe(model, explain=explain, batch_size=256)
-    for batch in loader:
-        images, labels = batch["image"], batch["label"]
-        maps = explain(model, images, labels)
-        targets = [dataset.load_target(int(i)) for i in batch["index"]]
-        context = FaithfulnessBatch(probe, images, labels)
-        for metric in metrics:
-            extra = {"context": context} if isinstance(metric, ModelMetric) else {}
-            metric.update(list(maps), targets, **extra)
-    results: dict[str, Any] = {}
-    for metric in metrics:
-        results.update(metric.compute())
+def evaluate_source(source: MapSource, loader: DataLoader, dataset: Any, cfg: Any) -> dict[str, Any]:
+    """Every metric of :func:`build_metrics` for ``source``'s maps (the evaluation loop, on CPU)."""
+    device = torch.device("cpu")
+    metrics = build_metrics(cfg)
+    probe = ModelProbe(source.model, explain=source.explain_fn("none", device), batch_size=256)
+    stream = Stream(loader, dataset, metrics, desc=source.label or HEAD, probe=probe)
+    results = evaluate(source.map_fn("none", device), stream, device, progress=False)
     results["layers"] = metrics[-1].layer_names
     return results
 
@@ -185,16 +134,20 @@ def main() -> None:
     parser.add_argument("--write", type=Path, help="markdown file whose faithfulness section to (re)write")
     args = parser.parse_args()
     torch.manual_seed(0)
-    cfg, model, method = load(args.checkpoint, args.data_root)
-    dataset = build_dataset(cfg, "test", train=False)
+    overrides = [f"data.dataset.root={args.data_root}", "device=cpu"]
+    localizer = wsol.load_model(args.checkpoint, overrides)
+    cfg = load_config(None, overrides, base=localizer.config)
+    dataset = build_dataset(cfg, cfg.data.test_split, train=False)
     subset = Subset(dataset, range(min(args.images, len(dataset))))
     loader = DataLoader(subset, batch_size=args.batch, shuffle=False, collate_fn=collate_samples)
+    sources = {HEAD: MapSource(localizer.model, localizer.method)}
+    sources.update({n: MapSource(localizer.model, localizer.method, {"name": n}) for n in list_explainers()})
     rows = {}
-    for name, explain in explain_fns(model, method).items():
+    for name, source in sources.items():
         if args.only and name not in args.only:
             continue
         start = time.perf_counter()
-        rows[name] = evaluate_source(model, explain, loader, dataset, cfg)
+        rows[name] = evaluate_source(source, loader, dataset, cfg)
         print(f"{name}: {time.perf_counter() - start:.0f} s", flush=True)
     text = table(rows)
     print(text)
