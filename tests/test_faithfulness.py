@@ -443,3 +443,17 @@ def test_eval_loc_faithfulness_scores_a_checkpoint(tmp_path):
             assert np.isfinite(results[f"{split}/{key}"]), f"{split}/{key}"
     assert results["test/road/num_images"] == 6
     assert len(results["test/randomisation/spearman_curve"]) > 1
+
+
+def test_batched_spearman_equals_scipy_and_handles_constant_maps():
+    import scipy.stats
+
+    from wsol.metrics.randomisation import spearman
+
+    rng = np.random.default_rng(0)
+    a = np.round(rng.random((4, 5, 6)), 1)  # many ties
+    b = np.round(a + rng.normal(0, 0.3, a.shape), 1)
+    expected = [scipy.stats.spearmanr(x.ravel(), y.ravel())[0] for x, y in zip(a, b, strict=True)]
+    np.testing.assert_allclose(spearman(a, b), expected, rtol=1e-12)
+    flat = np.ones((2, 3, 3))
+    np.testing.assert_array_equal(spearman(flat, np.stack([flat[0], a[0, :3, :3]])), [1.0, 0.0])

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import scipy.stats
@@ -92,12 +93,17 @@ def _normalised(a: np.ndarray) -> np.ndarray:
     return (a - a.min()) / span if span > 0 else np.zeros_like(a)
 
 
-def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    """Spearman rank correlation of two maps' pixels (constant maps: see the module)."""
-    a, b = a.ravel().astype(np.float64), b.ravel().astype(np.float64)
-    if np.ptp(a) == 0 or np.ptp(b) == 0:
-        return _identical_or(0.0, a, b)
-    return float(scipy.stats.spearmanr(a, b)[0])
+def spearman(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per-image Spearman correlation of two ``(B, H, W)`` map batches (constant maps: see the module)."""
+    a, b = a.reshape(len(a), -1).astype(np.float64), b.reshape(len(b), -1).astype(np.float64)
+    ranks = [scipy.stats.rankdata(x, axis=1) for x in (a, b)]
+    centred = [r - r.mean(1, keepdims=True) for r in ranks]
+    norms = np.sqrt((centred[0] ** 2).sum(1) * (centred[1] ** 2).sum(1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = (centred[0] * centred[1]).sum(1) / norms
+    constant = (np.ptp(a, axis=1) == 0) | (np.ptp(b, axis=1) == 0)
+    identical = np.array([np.array_equal(x, y) for x, y in zip(a, b, strict=True)])
+    return np.where(constant, identical.astype(np.float64), rho)
 
 
 def ssim(a: np.ndarray, b: np.ndarray) -> float:
@@ -117,7 +123,11 @@ def hog_similarity(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(features[0], features[1])[0, 1])
 
 
-_MEASURE_FNS = {"spearman": spearman, "ssim": ssim, "hog": hog_similarity}
+def _per_image(fn: Any) -> Any:
+    return lambda a, b: np.array([fn(x, y) for x, y in zip(a, b, strict=True)])
+
+
+_MEASURE_FNS = {"spearman": spearman, "ssim": _per_image(ssim), "hog": _per_image(hog_similarity)}
 
 
 @METRICS.register("randomisation")
@@ -166,7 +176,7 @@ class ParameterRandomisation(ModelMetric):
             raw = probe.explain(model, context.images, context.classes).detach()
             randomised = maps_at_input_size(list(raw), context.size, image_ids).numpy()
             for measure, curve in curves.items():
-                curve[:, j] = [_MEASURE_FNS[measure](a, b) for a, b in zip(trained, randomised, strict=True)]
+                curve[:, j] = _MEASURE_FNS[measure](trained, randomised)
         self._append_with_curves(image_ids, {f"{m}_curve": c for m, c in curves.items()})
 
     def _layers(self, model: nn.Module) -> list[str]:
