@@ -83,10 +83,13 @@ def perturbation_curves(
     start, end = (images, base) if mode == "deletion" else (base, images)
 
     def build(rows: slice) -> Tensor:
-        index = torch.arange(rows.start, rows.stop, device=images.device)
-        image, k = index // (n_steps + 1), index % (n_steps + 1)
-        changed = ranks[image] < (k * step).view(-1, 1, 1, 1)
-        return torch.where(changed, end[image], start[image])
+        parts = []  # per image of the slice: its steps broadcast against one copy of the image
+        for image in range(rows.start // (n_steps + 1), (rows.stop - 1) // (n_steps + 1) + 1):
+            first = max(rows.start - image * (n_steps + 1), 0)
+            last = min(rows.stop - image * (n_steps + 1), n_steps + 1)
+            k = torch.arange(first, last, device=images.device).view(-1, 1, 1, 1)
+            parts.append(torch.where(ranks[image] < k * step, end[image], start[image]))
+        return torch.cat(parts)
 
     count = len(images) * (n_steps + 1)
     logits = context.probe.perturbed_logits(count, build)
