@@ -9,12 +9,15 @@ evaluation), on MaxBoxAccV2 and PxAP and on the faithfulness metrics, and writes
 table and a figure of the cascading-randomisation curves into the ``faithfulness``
 section of ``--write`` (between its markers). Faithfulness options: deletion/insertion
 with ``step = 2 * side`` pixels (64 steps at 128 px; RISE's ``step = 224`` is 224 steps at
-224 px), ROAD at 10..90 % with noise, pointing games against the boxes (15 px tolerance).
+224 px), ROAD at 10..90 % with noise, pointing games against the boxes (15 px tolerance),
+cascading randomisation over the conv and linear layers (top first; normalisation layers
+are left trained).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -31,6 +34,7 @@ import wsol
 from wsol.config import load_config
 from wsol.data.collate import collate_samples
 from wsol.data.loaders import build_dataset
+from wsol.errors import WSOLError
 from wsol.evaluation.loop import Stream, evaluate
 from wsol.evaluation.maps import MapSource
 from wsol.explainers import list_explainers
@@ -41,6 +45,7 @@ SECTION = "faithfulness"
 SCRIPT = "benchmarks/faithfulness_results.py"
 FIGURE = Path("docs/images/results_randomisation.png")
 HEAD = "head (CAM)"
+PERTURBATION = ("occlusion", "smoothgrad", "scorecam")
 COLUMNS = (  # (result key, header, digits)
     ("maxboxacc_v2", "MaxBoxAccV2", 1),
     ("pxap", "PxAP", 1),
@@ -58,7 +63,13 @@ COLUMNS = (  # (result key, header, digits)
 )
 
 
-def build_metrics(cfg: Any) -> list[Any]:
+def weight_layers(model: torch.nn.Module) -> list[str]:
+    """Names of the conv and linear layers, top (last) first: the randomisation cascade's steps."""
+    kinds = (torch.nn.Conv2d, torch.nn.Linear)
+    return [name for name, m in model.named_modules() if isinstance(m, kinds)][::-1]
+
+
+def build_metrics(cfg: Any, layers: list[str]) -> list[Any]:
     options = {"cam_curve_interval": cfg.eval.cam_curve_interval, "resolution": cfg.eval.resolution}
     specs: list[dict[str, Any]] = [
         {"name": "maxboxacc", **options, "iou_thresholds": list(cfg.eval.iou_thresholds)},
@@ -68,7 +79,7 @@ def build_metrics(cfg: Any) -> list[Any]:
         {"name": "deletion_insertion", "step": 2 * cfg.data.image_size},
         {"name": "road"},
         {"name": "average_drop"},
-        {"name": "randomisation"},
+        {"name": "randomisation", "layers": layers},
     ]
     return [METRICS.build(spec) for spec in specs]
 
@@ -76,7 +87,7 @@ def build_metrics(cfg: Any) -> list[Any]:
 def evaluate_source(source: MapSource, loader: DataLoader, dataset: Any, cfg: Any) -> dict[str, Any]:
     """Every metric of :func:`build_metrics` for ``source``'s maps (the evaluation loop, on CPU)."""
     device = torch.device("cpu")
-    metrics = build_metrics(cfg)
+    metrics = build_metrics(cfg, weight_layers(source.model))
     probe = ModelProbe(source.model, explain=source.explain_fn("none", device), batch_size=256)
     stream = Stream(loader, dataset, metrics, desc=source.label or HEAD, probe=probe)
     results = evaluate(source.map_fn("none", device), stream, device, progress=False)
@@ -132,6 +143,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--only", nargs="+", help="map sources to run (default: all)")
     parser.add_argument("--write", type=Path, help="markdown file whose faithfulness section to (re)write")
+    parser.add_argument("--cache", type=Path, help="JSON of finished sources: reused, extended")
     args = parser.parse_args()
     torch.manual_seed(0)
     overrides = [f"data.dataset.root={args.data_root}", "device=cpu"]
@@ -141,25 +153,37 @@ def main() -> None:
     subset = Subset(dataset, range(min(args.images, len(dataset))))
     loader = DataLoader(subset, batch_size=args.batch, shuffle=False, collate_fn=collate_samples)
     sources = {HEAD: MapSource(localizer.model, localizer.method)}
-    sources.update({n: MapSource(localizer.model, localizer.method, {"name": n}) for n in list_explainers()})
-    rows = {}
+    costly = [n for n in list_explainers() if n in PERTURBATION]  # slowest last
+    for name in [n for n in list_explainers() if n not in PERTURBATION] + costly:
+        sources[name] = MapSource(localizer.model, localizer.method, {"name": name})
+    rows = json.loads(args.cache.read_text()) if args.cache and args.cache.is_file() else {}
     for name, source in sources.items():
-        if args.only and name not in args.only:
+        if (args.only and name not in args.only) or name in rows:
             continue
         start = time.perf_counter()
-        rows[name] = evaluate_source(source, loader, dataset, cfg)
+        try:
+            rows[name] = evaluate_source(source, loader, dataset, cfg)
+        except (WSOLError, RuntimeError) as err:  # e.g. an explainer that fails on a randomised model
+            print(f"{name}: failed: {str(err).splitlines()[0]}", flush=True)
+            continue
         print(f"{name}: {time.perf_counter() - start:.0f} s", flush=True)
-    text = table(rows)
-    print(text)
-    if args.write:
-        figure(rows, FIGURE)
-        settings = (
-            f"Settings: `{args.checkpoint}`, first {len(subset)} test images, explained class = "
-            f"ground truth; command: `python {SCRIPT} --checkpoint {args.checkpoint} "
-            f"--data-root {args.data_root} --images {args.images} --write {args.write}`."
-        )
-        body = f"{settings}\n\n{text}\n\n![randomisation curves]({FIGURE.relative_to('docs')})"
-        args.write.write_text(replace_section(args.write.read_text(), body))
+        if args.cache:
+            plain = {n: {k: np.asarray(v).tolist() for k, v in r.items()} for n, r in rows.items()}
+            args.cache.write_text(json.dumps(plain))
+        if args.write:  # after every source, so that a long run leaves what it finished
+            write(args, rows, len(subset))
+    print(table(rows))
+
+
+def write(args: argparse.Namespace, rows: dict[str, dict[str, Any]], images: int) -> None:
+    figure(rows, FIGURE)
+    settings = (
+        f"Settings: `{args.checkpoint}`, first {images} test images, explained class = "
+        f"ground truth; command: `python {SCRIPT} --checkpoint {args.checkpoint} "
+        f"--data-root {args.data_root} --images {args.images} --write {args.write}`."
+    )
+    body = f"{settings}\n\n{table(rows)}\n\n![randomisation curves]({FIGURE.relative_to('docs')})"
+    args.write.write_text(replace_section(args.write.read_text(), body))
 
 
 if __name__ == "__main__":
