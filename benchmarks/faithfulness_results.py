@@ -3,8 +3,9 @@
     python benchmarks/faithfulness_results.py --checkpoint runs/synthparts_cam/checkpoints/epoch_0004.pth \
         --data-root data/synthparts --images 64 --write docs/results.md
 
-Scores the first ``--images`` test images with the model's head maps and with every
-registered explainer (the explained class is the ground-truth class, as in wsol's
+Scores the first ``--images`` test images with the model's head maps, with every
+registered explainer and with the centred-Gaussian baseline map (which ignores the model, so
+it must fail the randomisation check) (the explained class is the ground-truth class, as in wsol's
 evaluation), on MaxBoxAccV2 and PxAP and on the faithfulness metrics, and writes the
 table and a figure of the cascading-randomisation curves into the ``faithfulness``
 section of ``--write`` (between its markers). Faithfulness options: deletion/insertion
@@ -45,6 +46,7 @@ SECTION = "faithfulness"
 SCRIPT = "benchmarks/faithfulness_results.py"
 FIGURE = Path("docs/images/results_randomisation.png")
 HEAD = "head (CAM)"
+CENTER = "center (baseline)"
 PERTURBATION = ("occlusion", "smoothgrad", "scorecam")
 COLUMNS = (  # (result key, header, digits)
     ("maxboxacc_v2", "MaxBoxAccV2", 1),
@@ -156,6 +158,7 @@ def main() -> None:
     costly = [n for n in list_explainers() if n in PERTURBATION]  # slowest last
     for name in [n for n in list_explainers() if n not in PERTURBATION] + costly:
         sources[name] = MapSource(localizer.model, localizer.method, {"name": name})
+    sources[CENTER] = MapSource(localizer.model, localizer.method, baseline="center")  # ignores the model
     rows = json.loads(args.cache.read_text()) if args.cache and args.cache.is_file() else {}
     for name, source in sources.items():
         if (args.only and name not in args.only) or name in rows:
