@@ -175,6 +175,8 @@ def main() -> None:
             args.cache.write_text(json.dumps(plain))
         if args.write:  # after every source, so that a long run leaves what it finished
             write(args, rows, len(subset))
+    if args.write:
+        write(args, rows, len(subset))
     print(table(rows))
 
 
