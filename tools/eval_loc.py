@@ -4,6 +4,7 @@ From a checkpoint (maps from the model's head, a registered explainer, or a base
 
     python tools/eval_loc.py checkpoint runs/NAME/checkpoints/epoch_0003.pth [key=value ...]
         [--explainer gradcam | --baseline center] [--overlays N] [--out DIR] [--cache CACHE_DIR]
+        [--faithfulness]
 
 evaluates val and test with every metric the dataset has ground truth for, carries the
 threshold chosen on val to test, prints a table and writes ``metrics.json``,
@@ -16,7 +17,10 @@ comes with its earlier stages, so the numbers are those the run reported. ``--ba
 center`` scores a centred Gaussian map instead of the model's (the model still
 classifies); with W&B on, the same as a run of job type ``eval`` (docs/comparing.md).
 With ``--cache`` each batch's contribution is kept in CACHE_DIR; rerunning the same
-command after a kill continues where it stopped and gives the same numbers. Under
+command after a kill continues where it stopped and gives the same numbers.
+``--faithfulness`` also scores the same maps with the faithfulness and sanity metrics
+(deletion/insertion AUC, ROAD, pointing games, average drop, parameter randomisation;
+``wsol/metrics/probe.py``), which call the model and cost many forward passes. Under
 ``torchrun`` every rank evaluates a shard (docs/distributed.md).
 
 From saved score maps, like wsolevaluation's ``evaluation.py``::
@@ -66,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, help="output folder (default: <run>/eval[_<explainer or baseline>])"
     )
     ckpt.add_argument("--overwrite", action="store_true", help="replace results already in the output folder")
+    ckpt.add_argument(
+        "--faithfulness", action="store_true", help="also deletion/insertion, ROAD, pointing games, ..."
+    )
     ckpt.add_argument("--no-progress", action="store_true")
     maps = modes.add_parser(
         "scoremaps", help="score saved <image_id>.npy maps against wsolevaluation metadata"
@@ -95,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             cache=args.cache,
             progress=progress,
             overwrite=args.overwrite,
+            faithfulness=args.faithfulness,
         )
         evaluate_checkpoint(job)
         return 0

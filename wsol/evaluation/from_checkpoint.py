@@ -31,6 +31,8 @@ class CheckpointEval:
     architecture the checkpoint was trained with (:func:`wsol.config.load_checkpoint_config`).
     ``cache`` (a folder) keeps every batch's contribution, so an
     evaluation that was killed continues where it stopped (:mod:`wsol.evaluation.cache`).
+    ``faithfulness`` adds the faithfulness and sanity metrics (deletion/insertion, ROAD,
+    pointing games, average drop, parameter randomisation) for the same maps.
     """
 
     checkpoint: Path
@@ -42,6 +44,7 @@ class CheckpointEval:
     cache: Path | None = None
     progress: bool = True
     overwrite: bool = False
+    faithfulness: bool = False
 
 
 def evaluate_checkpoint(job: CheckpointEval) -> dict[str, Any]:
@@ -73,9 +76,10 @@ def evaluate_checkpoint(job: CheckpointEval) -> dict[str, Any]:
             "checkpoint": _file_identity(job.checkpoint),
             "config": to_dict(cfg),
             "explainer": explainer,
+            "faithfulness": job.faithfulness,
         }
         cache = (job.cache, fingerprint)
-    ctx = EvalContext(cfg, device, info, job.progress, cache, job.num_overlays)
+    ctx = EvalContext(cfg, device, info, job.progress, cache, job.num_overlays, job.faithfulness)
     results = evaluate_and_report(ctx, source, out_dir, tracker)
     tracker.summary({k: v for k, v in results.items() if np.ndim(v) == 0})
     tracker.finish()

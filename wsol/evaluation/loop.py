@@ -17,6 +17,7 @@ from wsol.data.dataset import WSOLDataset
 from wsol.evaluation.cache import EvalCache
 from wsol.evaluation.maps import MapFn
 from wsol.metrics.base import MetricAccumulator
+from wsol.metrics.probe import FaithfulnessBatch, ModelMetric, ModelProbe
 from wsol.utils.distributed import gather_objects
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,9 @@ class Stream:
     """One pass over a split: what is read, what accumulates, who watches.
 
     Each ``on_batch`` callback sees ``(batch, predictions, maps)`` (e.g. to save
-    overlays); ``maps`` is None for a batch restored from ``cache``.
+    overlays); ``maps`` is None for a batch restored from ``cache``. ``probe`` (the model
+    and its explain function) is handed, with each batch's images and labels, to the
+    metrics that call the model (:class:`~wsol.metrics.probe.ModelMetric`).
     """
 
     loader: Iterable[dict[str, Any]]
@@ -38,6 +41,7 @@ class Stream:
     on_batch: Sequence[BatchCallback] = ()
     cache: EvalCache | None = None
     desc: str = "eval"
+    probe: ModelProbe | None = None
 
 
 def evaluate(map_fn: MapFn, stream: Stream, device: torch.device, progress: bool = True) -> dict[str, Any]:
@@ -85,7 +89,8 @@ def merge_ranks(correct: int, seen: int, metrics: Sequence[MetricAccumulator]) -
 
 
 def _run_batch(map_fn: MapFn, stream: Stream, device: torch.device, batch: dict[str, Any]):
-    """``(entry, maps on CPU, targets)`` of one batch: top-1 counts and predictions in ``entry``."""
+    """``(entry, maps on CPU, targets, context)`` of one batch: top-1 counts and predictions in
+    ``entry``; ``context`` for the metrics that call the model (None without ``stream.probe``)."""
     images = batch["image"].to(device, non_blocking=True)
     labels = batch["label"].to(device, non_blocking=True)
     logits, maps = map_fn(images, labels)
@@ -96,13 +101,25 @@ def _run_batch(map_fn: MapFn, stream: Stream, device: torch.device, batch: dict[
         "predictions": predictions.cpu(),
     }
     targets = [stream.dataset.load_target(int(i)) for i in batch["index"]] if stream.metrics else []
-    return entry, maps.detach().cpu(), targets
+    context = FaithfulnessBatch(stream.probe, images, labels) if stream.probe is not None else None
+    return entry, maps.detach().cpu(), targets, context
+
+
+def _update(
+    metric: MetricAccumulator,
+    maps: Tensor,
+    targets: list[Any],
+    predictions: list[int],
+    context: FaithfulnessBatch | None,
+) -> None:
+    extra = {"context": context} if isinstance(metric, ModelMetric) else {}
+    metric.update(list(maps), targets, predictions=predictions, **extra)
 
 
 def _plain_step(map_fn, stream, device, batch, index, scratch):
-    entry, maps, targets = _run_batch(map_fn, stream, device, batch)
+    entry, maps, targets, context = _run_batch(map_fn, stream, device, batch)
     for metric in stream.metrics:
-        metric.update(list(maps), targets, predictions=entry["predictions"].tolist())
+        _update(metric, maps, targets, entry["predictions"].tolist(), context)
     return entry, maps
 
 
@@ -110,9 +127,9 @@ def _cached_step(map_fn, stream, device, batch, index, scratch):
     """Restore batch ``index`` from the cache, or compute it and cache what it adds to each metric."""
     entry, maps = stream.cache.load(index), None
     if entry is None:
-        entry, maps, targets = _run_batch(map_fn, stream, device, batch)
+        entry, maps, targets, context = _run_batch(map_fn, stream, device, batch)
         predictions = entry["predictions"].tolist()
-        entry["states"] = [_increment(blank, maps, targets, predictions) for blank in scratch]
+        entry["states"] = [_increment(blank, maps, targets, predictions, context) for blank in scratch]
         stream.cache.save(index, entry)
     for metric, state in zip(stream.metrics, entry["states"], strict=True):
         metric.merge_state(state)
@@ -120,10 +137,14 @@ def _cached_step(map_fn, stream, device, batch, index, scratch):
 
 
 def _increment(
-    blank: MetricAccumulator, maps: Tensor, targets: list[Any], predictions: list[int]
+    blank: MetricAccumulator,
+    maps: Tensor,
+    targets: list[Any],
+    predictions: list[int],
+    context: FaithfulnessBatch | None,
 ) -> dict[str, Any]:
     """The state one batch adds to an empty accumulator ``blank`` (which is reset after)."""
-    blank.update(list(maps), targets, predictions=predictions)
+    _update(blank, maps, targets, predictions, context)
     state = blank.state()
     blank.reset()
     return state

@@ -8,7 +8,7 @@ logits (the classification scored as top-1) and ``(B, h, w)`` float maps of each
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -21,6 +21,7 @@ from wsol.metrics.fixations import center_bias
 from wsol.utils.precision import autocast
 
 MapFn = Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]
+ExplainFn = Callable[[nn.Module, Tensor, Tensor], Tensor]
 BASELINES = ("center",)
 
 
@@ -39,6 +40,15 @@ class MapSource:
         if self.explainer:
             return explainer_maps(self.model, self.explainer)
         return method_maps(self.model, self.method, amp, device)
+
+    def explain_fn(self, amp: str, device: torch.device) -> ExplainFn:
+        """``(model, images, classes) -> maps`` of this source for ``model`` in place of
+        ``self.model`` (e.g. a randomised copy, for :mod:`wsol.metrics.randomisation`)."""
+
+        def explain(model: nn.Module, images: Tensor, classes: Tensor) -> Tensor:
+            return replace(self, model=model).map_fn(amp, device)(images, classes)[1]
+
+        return explain
 
     @property
     def label(self) -> str | None:

@@ -28,6 +28,7 @@ from wsol.evaluation.maps import MapSource
 from wsol.metrics import create_metrics
 from wsol.metrics.base import MetricAccumulator
 from wsol.metrics.box_accuracy import BoxAccuracy
+from wsol.metrics.probe import ModelProbe
 from wsol.report.figures import EvalReport, display_threshold
 from wsol.report.files import per_image_rows
 from wsol.report.outputs import write_evaluation
@@ -48,6 +49,7 @@ class EvalContext:
     progress: bool = True
     cache: CacheSpec | None = None  # (folder, fingerprint) of an :class:`EvalCache`
     num_overlays: int | None = None  # test images drawn (default ``cfg.eval.num_overlays``)
+    faithfulness: bool = False  # also the faithfulness and sanity metrics (wsol.metrics.probe)
 
 
 @dataclass
@@ -61,13 +63,20 @@ class SplitResult:
 def evaluate_split(
     ctx: EvalContext, source: MapSource, split: str, on_batch: Sequence[BatchCallback] = ()
 ) -> SplitResult:
-    """Every applicable metric on ``split``, maps from ``source``."""
+    """Every applicable metric on ``split``, maps from ``source``.
+
+    With ``ctx.faithfulness`` the faithfulness and sanity metrics (the METRICS members that
+    require ``"faithfulness"``) run too, on the same maps and classes, calling ``source.model``.
+    """
     cfg = ctx.cfg
     dataset = build_dataset(cfg, split, train=False)
-    metrics = create_metrics(cfg.eval, dataset.ground_truth)
+    extra = frozenset({"faithfulness"}) if ctx.faithfulness else frozenset()
+    metrics = create_metrics(cfg.eval, dataset.ground_truth | extra)
     source.model.eval()
     cache = EvalCache(ctx.cache[0], split, ctx.info, ctx.cache[1]) if ctx.cache is not None else None
     stream = Stream(build_loader(dataset, cfg, False, ctx.info), dataset, metrics, on_batch, cache, split)
+    if ctx.faithfulness:
+        stream.probe = ModelProbe(source.model, explain=source.explain_fn(cfg.train.amp, ctx.device))
     results = evaluate(source.map_fn(cfg.train.amp, ctx.device), stream, ctx.device, ctx.progress)
     return SplitResult(split, results, metrics, list(dataset.class_names))
 
