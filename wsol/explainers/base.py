@@ -4,56 +4,17 @@ eval-mode handling, target classes and the gradient-weighted CAM family's base."
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
-from typing import Any, ClassVar, Literal
+from contextlib import nullcontext
+from typing import ClassVar, Literal
 
 import torch
 from torch import Tensor, nn
 
 from wsol.errors import ConfigError, WSOLError, did_you_mean
+from wsol.utils.modules import eval_mode, logits_of
+from wsol.utils.tensors import chunks, min_max_normalize, safe_divide
 
-
-def logits_of(output: Any) -> Tensor:
-    """The ``(B, K)`` logits of a model's output: a Tensor, or an object with ``.logits``."""
-    logits = output if isinstance(output, Tensor) else getattr(output, "logits", None)
-    if not isinstance(logits, Tensor) or logits.dim() != 2:
-        raise WSOLError(
-            f"the model returned {type(output).__name__}; explainers need (B, K) logits "
-            "or an object with a .logits attribute holding them"
-        )
-    return logits
-
-
-@contextmanager
-def eval_mode(model: nn.Module) -> Iterator[None]:
-    """Put ``model`` in eval mode for the block, then restore every submodule's own flag."""
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        yield
-    finally:
-        for module, training in modes:
-            module.training = training
-
-
-def chunks(n: int, size: int) -> Iterator[slice]:
-    """Consecutive slices of at most ``size`` covering ``range(n)``."""
-    for start in range(0, n, size):
-        yield slice(start, min(start + size, n))
-
-
-def safe_divide(num: Tensor, den: Tensor) -> Tensor:
-    """``num / den`` where ``den != 0``, else 0 (with finite gradients everywhere)."""
-    nonzero = den != 0
-    return torch.where(nonzero, num / torch.where(nonzero, den, torch.ones_like(den)), 0.0)
-
-
-def min_max_normalize(maps: Tensor) -> Tensor:
-    """Scale each ``(..., H, W)`` map to [0, 1]; a constant map becomes 0."""
-    flat = maps.flatten(-2)
-    low = flat.amin(-1, keepdim=True)
-    return safe_divide(flat - low, flat.amax(-1, keepdim=True) - low).view_as(maps)
+__all__ = ["chunks", "eval_mode", "logits_of", "min_max_normalize", "safe_divide"]
 
 
 def resolve_layer(model: nn.Module, layer: nn.Module | str) -> tuple[str, nn.Module]:

@@ -24,6 +24,7 @@ from torch import Tensor
 
 from wsol.metrics import METRICS
 from wsol.metrics.probe import FaithfulnessBatch, ModelMetric, check_score, class_scores
+from wsol.utils.tensors import min_max_normalize
 
 _ROWS = ("score", "masked_score")
 
@@ -48,7 +49,7 @@ class AverageDrop(ModelMetric):
             self._add_row(key, float)
 
     def score_batch(self, maps: Tensor, image_ids: list[str], context: FaithfulnessBatch) -> None:
-        masks = (_min_max(maps) if self.normalize else maps).to(context.images)[:, None]
+        masks = (min_max_normalize(maps) if self.normalize else maps).to(context.images)[:, None]
         both = torch.cat([context.images, context.images * masks])
         count = len(context.images)
         logits = context.probe.perturbed_logits(2 * count, lambda rows: both[rows])
@@ -66,11 +67,3 @@ class AverageDrop(ModelMetric):
             out["increase_in_confidence"] = 100.0 * float(np.mean(o > y))
             out["drop"] = float(drop.mean())
         return {f"average_drop/{k}": v for k, v in out.items()}
-
-
-def _min_max(maps: Tensor) -> Tensor:
-    """Each ``(H, W)`` map scaled to [0, 1]; a constant map becomes 0."""
-    flat = maps.flatten(1)
-    low, high = flat.amin(1, keepdim=True), flat.amax(1, keepdim=True)
-    span = torch.where(high > low, high - low, torch.ones_like(high))
-    return ((flat - low) / span).view_as(maps)

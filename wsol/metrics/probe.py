@@ -16,8 +16,7 @@ taken at the explained class; the default of every reference), ``"logit"``, or
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -29,34 +28,12 @@ from torch import Tensor, nn
 from wsol.data.sample import Sample
 from wsol.errors import ConfigError, DataError, WSOLError
 from wsol.metrics.base import MetricAccumulator, check_batch
+from wsol.utils.modules import eval_mode, logits_of
 
 SCORES = ("probability", "logit", "correct")
 
 ExplainFn = Callable[[nn.Module, Tensor, Tensor], Tensor]
 """``explain(model, images, classes) -> (B, h, w)`` maps of ``classes`` for ``model``."""
-
-
-@contextmanager
-def _eval_mode(model: nn.Module) -> Iterator[None]:
-    """``model`` in eval mode for the block, every submodule's own flag restored after.
-
-    (Metrics sit below the explainers in the layering, so this does not reuse
-    :func:`wsol.explainers.base.eval_mode`.)
-    """
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        yield
-    finally:
-        for module, training in modes:
-            module.training = training
-
-
-def _logits(output: Any) -> Tensor:
-    logits = output if isinstance(output, Tensor) else getattr(output, "logits", None)
-    if not isinstance(logits, Tensor) or logits.dim() != 2:
-        raise WSOLError(f"the model returned {type(output).__name__}; expected (N, K) logits or .logits")
-    return logits
 
 
 def check_score(score: str) -> str:
@@ -93,10 +70,10 @@ class ModelProbe:
     def perturbed_logits(self, count: int, build: Callable[[slice], Tensor]) -> Tensor:
         """Logits of ``count`` images that ``build(rows)`` makes a slice at a time (bounded memory)."""
         out = []
-        with _eval_mode(self.model), torch.inference_mode():
+        with eval_mode(self.model), torch.inference_mode():
             for start in range(0, count, self.batch_size):
                 rows = slice(start, min(start + self.batch_size, count))
-                out.append(_logits(self.model(build(rows))).float())
+                out.append(logits_of(self.model(build(rows))).float())
         if not out:
             raise WSOLError("no images to score")
         return torch.cat(out)
