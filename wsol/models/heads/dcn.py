@@ -120,7 +120,8 @@ class DCNHead(nn.Module):
         """``(B, h, w)``: ``|| dH(g(c)) / dc_ij ||_2``, computed even under ``torch.no_grad``."""
         with torch.enable_grad():
             c = coarse.detach().requires_grad_(True)
-            (grad,) = torch.autograd.grad(entropy(self.top_logits(c)).sum(), c)
+            # g reads a view, not the leaf: module backward hooks (FlopCounterMode's) reject leaves
+            (grad,) = torch.autograd.grad(entropy(self.top_logits(c.view_as(c))).sum(), c)
         return grad.norm(dim=1)
 
     def select(self, coarse: Tensor, size: tuple[int, int]) -> Selection:
