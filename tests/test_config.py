@@ -1,10 +1,18 @@
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import timm
 import yaml
 
 from wsol.config import RunConfig, load_config, save_config
+from wsol.data.datasets import DATASETS
+from wsol.data.transforms import TRANSFORMS
 from wsol.errors import ConfigError
+from wsol.explainers import EXPLAINERS
+from wsol.methods import METHODS
+from wsol.models.backbones import BACKBONES
+from wsol.models.heads import HEADS
 
 # Run configs; the W&B sweep files in configs/sweeps/ are checked by test_sweeps.py.
 CONFIGS = sorted(
@@ -22,9 +30,11 @@ def write(tmp_path: Path, name: str, data: dict) -> Path:
 
 def test_defaults_and_overrides():
     cfg = load_config(None, ["optim.lr=0.01", "model.head.pooling=gmp", "eval.iou_thresholds=[50]"])
-    assert isinstance(cfg, RunConfig)
-    assert cfg.optim.lr == 0.01 and cfg.model.head == {"name": "cam", "pooling": "gmp"}
-    assert cfg.eval.iou_thresholds == [50]
+    defaults = RunConfig()
+    assert cfg.optim == replace(defaults.optim, lr=0.01)
+    assert cfg.model == replace(defaults.model, head={"name": "cam", "pooling": "gmp"})
+    assert cfg.eval == replace(defaults.eval, iou_thresholds=[50])
+    assert replace(cfg, optim=defaults.optim, model=defaults.model, eval=defaults.eval) == defaults
 
 
 def test_base_chain_and_spec_replacement(tmp_path):
@@ -78,5 +88,13 @@ def test_save_round_trip(tmp_path):
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: str(p.relative_to(p.parents[1])))
-def test_shipped_configs_load(path):
-    load_config(path)
+def test_shipped_configs_round_trip_and_name_registered_members(path, tmp_path):
+    cfg = load_config(path)
+    save_config(cfg, tmp_path / "config.yaml")
+    assert load_config(tmp_path / "config.yaml") == cfg
+    assert cfg.data.dataset["name"] in DATASETS
+    assert {cfg.data.train_transform, cfg.data.eval_transform} <= set(TRANSFORMS.list())
+    assert cfg.model.backbone.name in BACKBONES or timm.is_model(cfg.model.backbone.name)
+    assert cfg.model.head["name"] in HEADS
+    assert cfg.eval.explainer is None or cfg.eval.explainer["name"] in EXPLAINERS
+    METHODS.build(cfg.method, key="method")  # the method's options are checked against its signature

@@ -344,7 +344,7 @@ def test_adversarial_erasing_is_cumulative_and_exact():
     images = torch.stack([ramp, 15 - ramp, torch.ones(4, 4)])[None]
     method = AdversarialErasing(erase_threshold=0.5, fill=0.0)
     method.add_stage(channel_stage(0))  # ramp / 15 >= 0.5 on rows 2-3
-    erased = method.erase(images, torch.tensor([0]))
+    erased = method.inputs_for_next(images, torch.tensor([0]))
     expected = images.clone()
     expected[..., 2:, :] = 0
     assert torch.equal(erased, expected)
@@ -354,7 +354,7 @@ def test_adversarial_erasing_is_cumulative_and_exact():
     twice[..., 2:, :] = 0
     twice[..., 0, :] = 0  # 15..12 and then 11, 10, 9, 8 of row 1: >= 7.5 -> rows 0 and 1
     twice[..., 1, :] = 0
-    assert torch.equal(method.erase(images, torch.tensor([0])), twice)
+    assert torch.equal(method.inputs_for_next(images, torch.tensor([0])), twice)
     single = AdversarialErasing(erase_threshold=0.5)
     _, fused = single.localization_map(channel_stage(0), images, torch.tensor([0]))
     torch.testing.assert_close(fused[0], ramp / 15)
@@ -497,3 +497,9 @@ def test_adversarial_erasing_cascade_trains_stages_fuses_maps_and_repeats(tmp_pa
     stopped = summary(run_dir)
     assert stopped["cascade/stages"] == 1
     assert stopped["test/top1"] == summary(run_dir / "stage_0")["test/top1"]
+
+
+def test_acol_refuses_a_head_that_runs_the_backbone():
+    model = build_model(ModelConfig(BackboneConfig(name="convnet"), {"name": "se"}), 3)
+    with pytest.raises(ConfigError, match="acol needs a head that takes features"):
+        ACoL().setup(model)

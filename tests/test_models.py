@@ -75,6 +75,31 @@ def test_insert_after_applies_block():
     assert (after[-1] >= 0).all() and "inserted.4_1" in dict(backbone.named_modules())
 
 
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        BackboneConfig(name="convnet", options={"width": 8, "blocks": 1}),
+        TINY,
+        BackboneConfig(name="resnet10t", stride_one_stages=[-1], feature_stage=-2),
+        BackboneConfig(name="efficientnet_lite0", feature_stage=-2),
+        BackboneConfig(name="mobilenetv3_small_050"),
+    ],
+    ids=lambda cfg: f"{cfg.name}{cfg.feature_stage}",
+)
+def test_running_the_stages_in_turn_gives_the_features(cfg):
+    backbone = create_backbone(cfg).eval()
+    x = torch.randn(1, 3, 64, 48)
+    with torch.no_grad():
+        features, y = [], x
+        for stage in range(len(backbone.channels)):
+            y = backbone.run_stage(stage, y)
+            features.append(y)
+        expected = backbone(x)
+    assert backbone.runs_stagewise and len(features) == len(expected) == len(backbone.channels)
+    for got, want in zip(features, expected, strict=True):
+        assert torch.equal(got, want)
+
+
 def test_backbone_errors():
     with pytest.raises(ConfigError, match=r"unknown backbone 'resnt18' \(did you mean"):
         create_backbone(BackboneConfig(name="resnt18"))

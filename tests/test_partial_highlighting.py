@@ -14,7 +14,6 @@ from hypothesis.extra.numpy import arrays
 
 from wsol.data.sample import Sample
 from wsol.errors import DataError
-from wsol.metrics import METRICS
 from wsol.metrics.partial_highlighting import PartialHighlighting, cue_share
 
 
@@ -116,9 +115,3 @@ def test_missing_part_mask_names_the_image() -> None:
     t.part_masks = {}
     with pytest.raises(DataError, match=r"bird\.jpg: no 'cue' part mask"):
         PartialHighlighting().update([np.ones((16, 16))], [t])
-
-
-def test_registered_with_its_requirements() -> None:
-    metric = METRICS.build({"name": "partial_highlighting"}, cam_curve_interval=0.01)
-    assert isinstance(metric, PartialHighlighting)
-    assert metric.requires == {"parts"}

@@ -1,7 +1,15 @@
+import importlib
+import re
+from pathlib import Path
+
 import pytest
 
 from wsol.errors import ConfigError, RegistryError
 from wsol.registry import Registry
+
+TESTS = Path(__file__).parent
+WSOL = TESTS.parent / "wsol"
+REGISTRY_LINE = re.compile(r"^([A-Z_]+) = Registry\(", re.MULTILINE)
 
 
 def make_registry() -> Registry:
@@ -61,19 +69,28 @@ def test_duplicate_registration_rejected():
         reg.register("gamma")(lambda: None)
 
 
-@pytest.mark.parametrize(
-    "module, registry",
-    [
-        ("wsol.models.heads", "HEADS"),
-        ("wsol.methods", "METHODS"),
-        ("wsol.data.datasets", "DATASETS"),
-        ("wsol.metrics", "METRICS"),
-        ("wsol.models.backbones", "BACKBONES"),
-    ],
-)
-def test_project_registries_document_their_contract(module, registry):
-    import importlib
+def project_registries() -> list[tuple[str, str]]:
+    """``(module, name)`` of every ``NAME = Registry(...)`` in wsol's source."""
+    found = []
+    for path in sorted(WSOL.rglob("*.py")):
+        module = ".".join(path.relative_to(WSOL.parent).with_suffix("").parts).removesuffix(".__init__")
+        found += [(module, name) for name in REGISTRY_LINE.findall(path.read_text())]
+    return found
 
-    mod = importlib.import_module(module)
-    assert isinstance(getattr(mod, registry), Registry)
-    assert "Contract" in mod.__doc__
+
+@pytest.mark.parametrize("module, name", project_registries())
+def test_project_registry_members_live_in_its_package(module, name):
+    registry = getattr(importlib.import_module(module), name)
+    members = registry.list()
+    assert members, f"{module}.{name} has no member"
+    for member in members:
+        assert re.fullmatch(r"[a-z][a-z0-9_]*", member), f"{name}: {member!r} is not lowercase snake case"
+        assert registry.get(member).__module__.startswith(module + "."), f"{member} is outside {module}"
+
+
+@pytest.mark.parametrize("module, name", project_registries())
+def test_project_registry_has_contract_tests_over_every_member(module, name):
+    tests = [p.name for p in TESTS.glob("test_*.py") if f"{name}.list()" in p.read_text()]
+    assert any("parametrize" in (TESTS / t).read_text() for t in tests), (
+        f"no test parametrised over {name}.list() (the contract of {module} on every member)"
+    )

@@ -42,8 +42,11 @@ def nested(tree: dict, dotted: str):
     return tree
 
 
-def test_there_are_sweeps():
-    assert len(SWEEPS) >= 5
+def test_each_sweep_tunes_the_config_of_its_name():
+    assert SWEEPS, "no sweep files in configs/sweeps"
+    for path in SWEEPS:
+        configs = [a for a in yaml.safe_load(path.read_text())["command"] if a.endswith(".yaml")]
+        assert [Path(c).stem for c in configs] == [path.stem], f"{path.name} runs {configs}"
 
 
 @pytest.mark.parametrize("path", SWEEPS, ids=lambda p: p.stem)

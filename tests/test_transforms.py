@@ -122,7 +122,7 @@ def test_upscale_by_two_preserves_mask_area_and_maps_edges():
 
 @settings(max_examples=25, deadline=None)
 @given(
-    name=st.sampled_from(["wsol_train", "wsol_eval", "strong_train"]),
+    name=st.sampled_from(TRANSFORMS.list()),
     width=st.integers(12, 90),
     height=st.integers(12, 90),
     frac=st.tuples(*[st.floats(0, 1)] * 4),
@@ -161,13 +161,6 @@ def test_masks_ignore_parts_and_gt_only_samples():
         TRANSFORMS.build("wsol_eval", image_size=10)(sample)
     with pytest.raises(DataError, match="ground-truth-only"):
         TRANSFORMS.build("wsol_eval", image_size=10)(Sample("gt", None, 0, size=(5, 5)))
-
-
-def test_samples_without_optional_gt_have_no_such_keys():
-    image = np.zeros((8, 8, 3), np.uint8)
-    item = TRANSFORMS.build("wsol_eval", image_size=8)(Sample("a", image, 1, labels=[1, 3]))
-    assert set(item) == {"image", "label", "labels", "image_id", "size", "boxes"}
-    assert item["boxes"].shape == (0, 4) and item["labels"] == [1, 3]
 
 
 def test_collate_stacks_fixed_keys_and_lists_the_rest():
@@ -221,18 +214,6 @@ def test_workers_augment_differently_and_reruns_reproduce():
     assert not torch.equal(first[0], first[2]), "a worker repeated itself"
     assert torch.equal(first, _run_loader(7))
     assert not torch.equal(first, _run_loader(8))
-
-
-def test_main_process_stream_follows_torch_seed():
-    sample = _box_sample(30, 30, (5, 5, 20, 20))
-    streams = []
-    for _ in range(2):
-        torch.manual_seed(3)
-        transform = TRANSFORMS.build("strong_train", image_size=16)
-        streams.append([transform(sample)["image"] for _ in range(3)])
-    run, again = streams
-    assert all(torch.equal(a, b) for a, b in zip(run, again, strict=True))
-    assert not torch.equal(run[0], run[1])
 
 
 def test_importing_wsol_disables_albumentations_update_check():

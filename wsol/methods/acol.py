@@ -90,6 +90,10 @@ class ACoL(Method):
     def setup(self, model: nn.Module) -> None:
         if model.map_kind != "class":
             raise ConfigError(f"method: acol needs a head with class maps, got map_kind {model.map_kind!r}")
+        if getattr(model.head, "runs_backbone", False):
+            raise ConfigError(
+                "method: acol needs a head that takes features; model.head runs the backbone itself"
+            )
         branch_b = copy.deepcopy(model.head)
         for module in branch_b.modules():
             if hasattr(module, "reset_parameters"):

@@ -3,9 +3,9 @@
 Contract of a member (see :class:`wsol.metrics.base.MetricAccumulator`): a class built
 from keyword options (e.g. ``cam_curve_interval``, ``resolution``) that
 
-* declares ``requires``, the ground-truth kinds it needs (subset of
-  ``{"boxes", "masks", "fixations"}``); evaluation runs every member whose needs the
-  dataset's ``ground_truth`` covers;
+* declares ``requires``, the ground-truth kinds it reads (subset of
+  ``{"boxes", "masks", "fixations", "parts"}``); evaluation runs every member whose needs
+  the dataset's ``ground_truth`` covers;
 * streams: ``update(maps, targets, predictions=None)`` takes a batch of raw score maps
   (``(h, w)`` numpy or torch arrays, float32 or float64, any resolution), the matching
   ground-truth :class:`~wsol.data.sample.Sample` records (original pixels) and optionally

@@ -76,7 +76,7 @@ class PartialHighlighting(MetricAccumulator):
         part: name of the part mask in ``Sample.part_masks`` to measure (default ``cue``).
     """
 
-    requires = frozenset({"parts"})
+    requires = frozenset({"parts", "masks"})  # the cue part mask and the object mask
 
     def __init__(self, part: str = "cue") -> None:
         super().__init__()

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 from scipy.io import loadmat
+from scipy.io.matlab import MatReadError
 
 from wsol.data.datasets import DATASETS
 from wsol.data.datasets._base import AnnotatedDataset, check_map_size, list_images, points_of, require
@@ -77,7 +78,7 @@ class CAT2000Dataset(AnnotatedDataset):
             path = self._locs_path(self.image_ids[index])
             try:
                 data = loadmat(path)
-            except (OSError, ValueError, TypeError) as err:
+            except (OSError, ValueError, TypeError, MatReadError) as err:
                 raise DataError(f"cannot read {path}: {err}") from None
             if FIXLOCS_KEY not in data:
                 keys = [k for k in data if not k.startswith("__")]

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 from scipy.io import loadmat
+from scipy.io.matlab import MatReadError
 
 from wsol.data.datasets import DATASETS
 from wsol.data.datasets._base import AnnotatedDataset, read_split_list, require
@@ -87,5 +88,5 @@ def read_fixations(path: Path) -> dict[str, np.ndarray]:
             ys = [np.atleast_1d(np.asarray(s["fix_y"], dtype=np.float64)).ravel() for s in subjects]
             out[str(cell["img"])] = np.stack([np.concatenate(xs), np.concatenate(ys)], axis=1)
         return out
-    except (OSError, ValueError, TypeError, KeyError, IndexError) as err:
+    except (OSError, ValueError, TypeError, KeyError, IndexError, MatReadError) as err:
         raise DataError(f"cannot read OSIE fixations from {path}: {err!r}") from None

@@ -108,13 +108,14 @@ class GTTransform:
         return item
 
     def reseed(self, seed: int) -> None:
-        """Restart the augmentation stream from ``seed`` (shared by every step)."""
+        """Restart the augmentation stream from ``seed`` (shared by every step); it holds until
+        ``torch.initial_seed()`` changes."""
         self.compose.set_random_state(np.random.default_rng(seed), random.Random(seed))
+        self._seeded_from = torch.initial_seed()
 
     def _follow_torch_seed(self) -> None:
         seed = torch.initial_seed()
         if seed != self._seeded_from:
-            self._seeded_from = seed
             self.reseed(seed)
 
     def _to_tensor(self, image: np.ndarray) -> torch.Tensor:

@@ -24,14 +24,17 @@ def convnet(cfg: BackboneConfig) -> ConvNet:
     if str(cfg.pretrained).lower() not in ("false", "none", ""):
         raise ConfigError("model.backbone.pretrained: convnet has no pretrained weights; use 'false'")
     options = {**DEFAULTS, **cfg.options}
-    strides = [
-        1 if i in {s % len(options["strides"]) for s in cfg.stride_one_stages} else s
-        for i, s in enumerate(options["strides"])
-    ]
-    net = ConvNet(int(options["width"]), strides, int(options["blocks"]))
-    if not -len(strides) <= cfg.feature_stage < len(strides):
+    num_stages = len(options["strides"])
+    if not -num_stages <= cfg.feature_stage < num_stages:
         raise ConfigError(f"model.backbone.feature_stage: {cfg.feature_stage} out of range for convnet")
-    net.truncate(cfg.feature_stage % len(strides) + 1)
+    kept = cfg.feature_stage % num_stages + 1
+    for stage in cfg.stride_one_stages:  # indices into the returned stages, as for timm backbones
+        if not -kept <= stage < kept:
+            raise ConfigError(f"model.backbone.stride_one_stages: no stage {stage} in convnet ({kept} kept)")
+    stride_one = {stage % kept for stage in cfg.stride_one_stages}
+    strides = [1 if i in stride_one else s for i, s in enumerate(options["strides"])]
+    net = ConvNet(int(options["width"]), strides, int(options["blocks"]))
+    net.truncate(kept)
     return net
 
 
@@ -70,6 +73,13 @@ class ConvNet(Backbone):
         self.stages = self.stages[:num_stages]
         self.channels = self.channels[:num_stages]
         self.stage_modules = list(self.stages)
+
+    @property
+    def runs_stagewise(self) -> bool:
+        return True
+
+    def run_stage(self, index: int, x: Tensor) -> Tensor:
+        return self.stages[index](x)
 
     def forward(self, images: Tensor) -> list[Tensor]:
         features, x = [], images

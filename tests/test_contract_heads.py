@@ -1,0 +1,58 @@
+"""The HEADS contract (module docstring of :mod:`wsol.models.heads`) where ``test_models.py`` and
+``test_heads.py`` leave gaps, on every registered member: the maps a head returns are the ones
+its ``map_kind`` declares, with their documented shapes, and a head that needs the backbone
+says so in a config error when built without one."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from wsol.config.schema import BackboneConfig
+from wsol.errors import ConfigError
+from wsol.models.backbones import create_backbone
+from wsol.models.backbones.base import Backbone
+from wsol.models.heads import HEADS
+
+ALL = HEADS.list()
+NUM_CLASSES = 5
+IMAGES = torch.randn(2, 3, 64, 48, generator=torch.Generator().manual_seed(0))
+
+
+def tiny_backbone() -> Backbone:
+    torch.manual_seed(0)
+    return create_backbone(BackboneConfig(name="convnet", options={"width": 8, "blocks": 1}))
+
+
+@pytest.fixture(scope="module")
+def features() -> tuple[list[int], list[torch.Tensor]]:
+    backbone = tiny_backbone().eval()
+    with torch.no_grad():
+        return backbone.channels, backbone(IMAGES)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_returned_maps_are_those_map_kind_declares(name: str) -> None:
+    backbone = tiny_backbone()
+    head = HEADS.build(name, in_channels=backbone.channels, num_classes=NUM_CLASSES, backbone=backbone)
+    out = head(backbone(IMAGES))
+    assert out.logits.shape == (2, NUM_CLASSES)
+    if head.map_kind == "class":
+        assert out.class_maps is not None and out.class_maps.ndim == 4, "class heads return (B, K, h, w) maps"
+        assert out.class_maps.shape[:2] == (2, NUM_CLASSES)
+    else:
+        assert head.map_kind == "attention", f"{name}: map_kind {head.map_kind!r}"
+        assert out.class_maps is None and out.attention is not None, "attention heads return attention only"
+        assert out.attention.ndim == 4 and out.attention.shape[0] == 2 and out.attention.shape[1] >= 1
+    assert out.boxes is None or out.boxes.shape == (2, 4)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_built_without_a_backbone_it_works_or_asks_for_one(name: str, features: tuple) -> None:
+    channels, maps = features
+    try:
+        head = HEADS.build(name, key="model.head", in_channels=channels, num_classes=NUM_CLASSES)
+    except ConfigError as error:
+        assert "backbone" in str(error) and "\n" not in str(error), str(error)
+        return
+    assert head.eval()(maps).logits.shape == (2, NUM_CLASSES)
