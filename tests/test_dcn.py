@@ -8,6 +8,7 @@ import torch
 
 from wsol.config import load_config
 from wsol.config.schema import BackboneConfig, ModelConfig
+from wsol.errors import ConfigError
 from wsol.models import build_model
 from wsol.models.heads.dcn import Selection
 
@@ -115,10 +116,9 @@ def test_training_adds_hint_and_coarse_losses_that_reach_the_coarse_net():
     assert all(p.grad is None for p in model.head.fine.parameters())  # the hint trains the coarse net only
 
 
-def test_head_without_its_backbone_pass_is_an_error():
-    model = tiny()
-    with pytest.raises(RuntimeError, match="dcn: the head runs after its backbone"):
-        model.head([torch.randn(1, 8, 4, 4)])
+def test_bad_options_are_one_line_config_errors():
+    with pytest.raises(ConfigError, match=r"model\.head: dcn needs k >= 1"):
+        tiny(k=0)
 
 
 def test_config_builds_a_dcn_model():

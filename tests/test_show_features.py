@@ -6,7 +6,6 @@ from pathlib import Path
 import cv2
 import pytest
 import torch
-from torch import nn
 
 from wsol.config import load_config, to_dict
 from wsol.config.schema import BackboneConfig, ModelConfig
@@ -23,19 +22,6 @@ def tool():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-class Gate(nn.Module):
-    """A channel-attention block in the interface feature_views reads: it sets ``channel_attention``."""
-
-    def __init__(self, gates: torch.Tensor) -> None:
-        super().__init__()
-        self.gates = gates
-        self.channel_attention = None
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.channel_attention = self.gates.expand(x.shape[0], -1)[:, :, None, None]
-        return x * self.channel_attention
 
 
 def tiny_model(num_classes: int = 3):
@@ -55,18 +41,23 @@ def test_cam_weights_order_the_last_layer_and_make_the_cam():
     torch.testing.assert_close(view.attention, view.cam)  # a CAM model's own map is its CAM
 
 
-def test_recorded_channel_attention_takes_precedence():
-    model = tiny_model()
-    gates = torch.tensor([[0.1, 0.9, 0.5, 0.3]])
-    model.backbone.insert_after(0, Gate(gates))
-    view = view_features(model, "backbone.inserted.0_0", torch.randn(2, 3, 32, 32), torch.tensor([0, 1]))
-    assert view.source == "channel attention"
-    assert view.order().tolist() == [[1, 2, 3, 0]] * 2
+@pytest.mark.parametrize("name", ["se", "cbam"])
+def test_an_attention_layers_channel_gates_order_its_output(name):
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(backbone=BACKBONE, head={"name": name, "stages": [0, 1]}), 3).eval()
+    images = torch.randn(2, 3, 32, 32)
+    view = view_features(model, "head.layers.0", images, torch.tensor([0, 1]))
+    with torch.no_grad():  # the first layer's output, by hand
+        attended = model.head.layers["0"](model.backbone.run_stage(0, images))
+    assert view.source == "channel attention" and view.maps.shape == (2, 4, 16, 16)
+    torch.testing.assert_close(view.maps, attended.output)
+    torch.testing.assert_close(view.weights, attended.channel.flatten(1))
+    assert view.cam.shape == (2, 8, 8)  # the CAM of the last stage, beside the layer's channels
 
 
 def test_a_layer_without_weights_or_a_bad_name_is_a_one_line_error():
     model = tiny_model()
-    with pytest.raises(ConfigError, match="records no channel_attention"):
+    with pytest.raises(ConfigError, match="has no channel attention and is not the layer the CAM"):
         view_features(model, "backbone.stages.0", torch.randn(1, 3, 32, 32), torch.tensor([0]))
     with pytest.raises(ConfigError, match=r"--layer: no module 'backbone\.stage\.1'.*did you mean"):
         view_features(model, "backbone.stage.1", torch.randn(1, 3, 32, 32), torch.tensor([0]))

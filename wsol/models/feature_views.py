@@ -2,12 +2,12 @@
 
 What weights a layer's channels, in the order looked for:
 
-1. **Channel attention** the layer records: a module at or under the named layer that sets
-   ``channel_attention`` — a ``(B, C)`` or ``(B, C, 1, 1)`` tensor of per-image channel
-   gates — on each forward (the last such module wins). This is the interface attention
-   blocks (SE, CBAM, BAM, SK) plug into, as they already expose ``spatial_map`` for their
-   spatial attention; name the block itself (e.g. ``backbone.inserted.2_0``), whose output
-   is the recalibrated maps.
+1. **Channel attention**, when the named layer is an attention layer
+   (:data:`wsol.models.layers.ATTENTION`, e.g. ``head.layers.2`` of the ``se`` / ``cbam`` /
+   ``bam`` heads) whose :class:`~wsol.models.layers.AttentionOutput` has a ``channel`` map
+   ``(B, C, 1, 1)``: the per-image gates weight the layer's output channels (the
+   recalibrated maps ``AttentionOutput.output``). SK's ``branch_weights`` are not a channel
+   weighting; an SK layer falls through to 2.
 2. **CAM weights** of a chosen class: ``w_c`` of the CAM classifier, when the layer's
    channels are the ones it weights (``CAM_c = sum_k w_ck f_k``, Zhou et al., CVPR 2016).
 
@@ -26,6 +26,7 @@ from torch import Tensor, nn
 
 from wsol.errors import ConfigError, did_you_mean
 from wsol.models.heads.cam import CAMHead
+from wsol.models.layers import AttentionOutput
 from wsol.models.wsol_model import WSOLModel
 
 
@@ -38,8 +39,7 @@ class FeatureView:
         weights: ``(B, C)`` what weights each channel (see the module docstring).
         source: how ``weights`` were obtained, for titles (``"channel attention"``, ``"CAM w[c]"``).
         cam: ``(B, h', w')`` class map of each image's class, ``sum_k w_ck f_k`` with the CAM
-            classifier's weights on the backbone's last features, or None when the model has
-            no CAM classifier over those features.
+            classifier's weights on the features it classifies, or None without a CAM classifier.
         attention: ``(B, h'', w'')`` the model's own localization map of each image's class.
     """
 
@@ -70,15 +70,16 @@ def cam_head(model: WSOLModel) -> CAMHead | None:
 
 @contextmanager
 def recording(layer: nn.Module) -> Iterator[dict[str, Tensor]]:
-    """Record ``layer``'s output (``["maps"]``) and any ``channel_attention`` set at or under it."""
+    """Record ``layer``'s output maps (``["maps"]``) and, for an attention layer, its channel gates."""
     record: dict[str, Tensor] = {}
 
-    def keep(module: nn.Module, _inputs: tuple[Tensor, ...], output: Tensor) -> None:
-        record["maps"] = output
-        gates = [getattr(m, "channel_attention", None) for m in module.modules()]
-        gates = [g for g in gates if g is not None]
-        if gates:
-            record["channel_attention"] = gates[-1]
+    def keep(_module: nn.Module, _inputs: tuple[Tensor, ...], output: Tensor | AttentionOutput) -> None:
+        if isinstance(output, AttentionOutput):
+            record["maps"] = output.output
+            if output.channel is not None:
+                record["channel_attention"] = output.channel
+        else:
+            record["maps"] = output
 
     handle = layer.register_forward_hook(keep)
     try:
@@ -87,23 +88,42 @@ def recording(layer: nn.Module) -> Iterator[dict[str, Tensor]]:
         handle.remove()
 
 
+@contextmanager
+def capture_input(head: CAMHead | None) -> Iterator[list]:
+    """The features list the CAM head is last called with (``[features]`` after the forward; empty
+    without a CAM head): the maps its class maps weight, after any attention layers (for the
+    STN and glimpse heads, the window they read)."""
+    found: list = []
+    if head is None:
+        yield found
+        return
+    def keep(_module: nn.Module, inputs: tuple[list[Tensor], ...]) -> None:
+        found[:] = [inputs[0]]  # the last call (DCN calls its top layers on coarse features first)
+
+    handle = head.register_forward_pre_hook(keep)
+    try:
+        yield found
+    finally:
+        handle.remove()
+
+
 def view_features(model: WSOLModel, layer_name: str, images: Tensor, classes: Tensor) -> FeatureView:
     """Run ``model`` on ``images`` and return ``layer_name``'s maps weighted for ``classes`` ``(B,)``."""
     layer = find_layer(model, layer_name)
-    with recording(layer) as record, recording(model.backbone) as backbone, torch.no_grad():
-        output = model(images)
-    maps, last = record["maps"], backbone["maps"][-1]
     head = cam_head(model)
+    with recording(layer) as record, capture_input(head) as last, torch.no_grad():
+        output = model(images)
+    maps = record["maps"]
     cam = None
-    if head is not None and head.classifier.in_features == last.shape[1]:
-        cam = torch.einsum("bc,bchw->bhw", head.classifier.weight[classes], last).detach()
+    if head is not None and last:
+        cam = torch.einsum("bc,bchw->bhw", head.classifier.weight[classes], last[0][-1]).detach()
     if "channel_attention" in record:
         weights, source = record["channel_attention"].flatten(1), "channel attention"
     elif head is not None and head.classifier.in_features == maps.shape[1]:
         weights, source = head.classifier.weight[classes], "CAM w[c]"
     else:
         raise ConfigError(
-            f"--layer: {layer_name!r} ({maps.shape[1]} channels) records no channel_attention and is "
+            f"--layer: {layer_name!r} ({maps.shape[1]} channels) has no channel attention and is "
             "not the layer the CAM classifier weights"
         )
     if weights.shape != maps.shape[:2]:

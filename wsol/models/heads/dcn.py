@@ -11,7 +11,6 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from wsol.errors import ConfigError
-from wsol.models.backbones.base import Backbone
 from wsol.models.backbones.convnet import ConvNet
 from wsol.models.heads import HEADS
 from wsol.models.heads.cam import CAMHead
@@ -40,19 +39,13 @@ class Selection:
         return (self.index % w + 0.5) * width / w, (self.index // w + 0.5) * height / h
 
 
-class _ImageTap:
-    """Forward pre-hook keeping the backbone's input images on it (``backbone.dcn_images``) for
-    the head: the fine net reads image patches, but a head's ``forward`` receives features only.
-    The hook holds no reference, so a deep copy of the model taps its own backbone."""
-
-    def __call__(self, backbone: nn.Module, inputs: tuple[Tensor, ...]) -> None:
-        backbone.dcn_images = inputs[0]
-
-
 @HEADS.register("dcn")
 class DCNHead(nn.Module):
     """Dynamic Capacity Network (Almahairi et al., "Dynamic Capacity Networks", ICML 2016;
     the authors' Theano code was not released with the paper, this follows its Section 2).
+
+    Called as ``head(backbone, images)`` (``runs_backbone = True``): the fine net reads image
+    patches, so the head needs the images as well as the coarse features.
 
     * Coarse net ``f_c``: the backbone (configure it cheap), then a 1x1 conv to ``D`` channels:
       ``c = f_c(x) (D, h, w)``, coarse prediction ``o_c = g(c)``.
@@ -81,13 +74,13 @@ class DCNHead(nn.Module):
     ``boxes``, the box around all selected patches (normalised, clipped to the image).
     """
 
+    runs_backbone: ClassVar[bool] = True
     map_kind: ClassVar[str] = "attention"
 
     def __init__(
         self,
         in_channels: list[int],
         num_classes: int,
-        backbone: Backbone | None = None,
         k: int = 6,
         patch_size: int = 32,
         fine_width: int = 24,
@@ -98,8 +91,6 @@ class DCNHead(nn.Module):
         map_size: int = 56,
     ) -> None:
         super().__init__()
-        if backbone is None:
-            raise ConfigError("model.head: dcn's fine net reads image patches; it needs the backbone")
         if k < 1 or patch_size < 2:
             raise ConfigError(f"model.head: dcn needs k >= 1 and patch_size >= 2, got k={k}, {patch_size=}")
         self.k, self.patch_size, self.map_size = k, patch_size, map_size
@@ -109,8 +100,6 @@ class DCNHead(nn.Module):
         self.project = nn.Conv2d(in_channels[-1], channels, kernel_size=1)
         self.top = nn.Sequential(nn.Conv2d(channels, channels, kernel_size=1), nn.ReLU())
         self.cam = CAMHead([channels], num_classes)
-        backbone.register_forward_pre_hook(_ImageTap())
-        self._backbone = (backbone,)  # a tuple, so not registered as a submodule twice
 
     def top_logits(self, feats: Tensor) -> Tensor:
         """``g``: ``(B, D, h, w) -> (B, K)``."""
@@ -141,12 +130,8 @@ class DCNHead(nn.Module):
         batch = torch.arange(images.shape[0], device=images.device)[:, None]
         return windows[batch, :, y0, x0].flatten(0, 1)  # (B, k, 3, P, P) -> (B * k, ...)
 
-    def forward(self, features: list[Tensor]) -> ModelOutput:
-        images = getattr(self._backbone[0], "dcn_images", None)
-        if images is None or images.shape[0] != features[-1].shape[0]:
-            raise RuntimeError("dcn: the head runs after its backbone (WSOLModel), which hands it the images")
-        self._backbone[0].dcn_images = None
-        coarse = self.project(features[-1])
+    def forward(self, backbone: nn.Module, images: Tensor) -> ModelOutput:
+        coarse = self.project(backbone(images)[-1])
         sel = self.select(coarse, tuple(images.shape[-2:]))
         fine = self.fine(self.patches(images, sel))[-1].mean(dim=(2, 3))  # (B * k, D)
         fine = fine.view(*sel.index.shape, -1).transpose(1, 2)  # (B, D, k)
