@@ -9,7 +9,7 @@ from wsol.data.synthparts import SynthPartsConfig, draw, generate
 from wsol.data.synthparts.classes import class_specs
 from wsol.data.synthparts.context import BAND_HEIGHT
 from wsol.data.synthparts.scene import render_scene
-from wsol.errors import ConfigError
+from wsol.errors import ConfigError, DataError
 from wsol.metrics import METRICS
 from wsol.metrics.context_share import context_share
 
@@ -88,47 +88,47 @@ def data_parts(folder, config):
 # ---------------------------------------------------------------- the diagnostic
 
 
-def target(image_id: str, context: np.ndarray | None, obj: np.ndarray) -> Sample:
-    parts = {} if context is None else {"context": context.astype(np.uint8)}
-    return Sample(image_id, None, 0, size=obj.shape[::-1], mask=obj.astype(np.uint8), part_masks=parts)
+def target(image_id: str, context: np.ndarray | None) -> Sample:
+    parts = {"cue": np.zeros((4, 4), np.uint8)}
+    if context is not None:
+        parts["context"] = context.astype(np.uint8)
+    return Sample(image_id, None, 0, size=(4, 4), part_masks=parts)
+
+
+def bottom_row() -> np.ndarray:
+    context = np.zeros((4, 4), bool)
+    context[3] = True  # 4 of 16 pixels
+    return context
 
 
 def test_context_share_on_hand_made_maps():
-    context = np.zeros((4, 4), bool)
-    context[3] = True  # bottom row: 4 of 16 pixels
-    obj = np.zeros((4, 4), bool)
-    obj[0, 0] = True
-    on_context = context * 2.0
-    assert context_share(on_context, context, obj) == (1.0, 0.25, 0.0)
-    uniform = np.ones((4, 4))
-    assert context_share(uniform, context, obj) == (0.25, 0.25, 1 / 16)
-    half = context + obj * 1.0  # 4 units on context, 1 on object
-    assert context_share(half, context, obj) == pytest.approx((0.8, 0.25, 0.2))
-    assert np.isnan(context_share(np.zeros((4, 4)), context, obj).context_share)
+    context = bottom_row()
+    assert context_share(context * 2.0, context) == (1.0, 0.25)
+    assert context_share(np.ones((4, 4)), context) == (0.25, 0.25)
+    half = context * 1.0
+    half[0, 0] = 1.0  # 4 units on the context, 1 off it
+    assert context_share(half, context) == pytest.approx((0.8, 0.25))
+    assert np.isnan(context_share(np.zeros((4, 4)), context).context_share)
 
 
-def test_metric_skips_images_without_context_and_reports_the_index():
+def test_metric_leaves_images_without_context_out_and_reports_the_index():
     metric = METRICS.build("context_share")
-    context = np.zeros((4, 4), bool)
-    context[3] = True
-    obj = np.zeros((4, 4), bool)
-    obj[0, 0] = True
+    context = bottom_row()
     maps = [context * 1.0, np.ones((4, 4)), np.ones((4, 4)), np.zeros((4, 4))]
-    targets = [
-        target("a", context, obj),
-        target("b", context, obj),
-        target("c", None, obj),
-        target("d", context, obj),
-    ]
+    targets = [target("a", context), target("b", context), target("c", None), target("d", context)]
     metric.update(maps, targets)
     out = metric.compute()
-    assert out["partial/num_context_images"] == 3 and out["partial/num_context_empty_maps"] == 1
-    assert out["partial/context_share"] == pytest.approx((1.0 + 0.25) / 2)
-    assert out["partial/context_index"] == pytest.approx(0.625 / 0.25)
+    assert out["context/num_context_images"] == 3 and out["context/num_context_empty_maps"] == 1
+    assert out["context/context_share"] == pytest.approx((1.0 + 0.25) / 2)
+    assert out["context/context_index"] == pytest.approx(0.625 / 0.25)
     assert list(metric.per_image()["image_id"]) == ["a", "b", "d"]
 
 
-def test_metric_reports_nothing_without_context_regions():
+def test_metric_without_context_regions_reports_nan_and_no_rows():
     metric = METRICS.build("context_share")
-    metric.update([np.ones((4, 4))], [target("a", None, np.ones((4, 4), bool))])
-    assert metric.compute() == {}
+    metric.update([np.ones((4, 4))], [target("a", None)])
+    out = metric.compute()
+    assert np.isnan(out["context/context_share"]) and out["context/num_context_images"] == 0
+    assert len(metric.per_image()["image_id"]) == 0
+    with pytest.raises(DataError, match="b: no part masks"):
+        metric.update([np.ones((4, 4))], [Sample("b", None, 0, size=(4, 4))])
