@@ -91,8 +91,9 @@ def test_heatmap_and_box_cover_the_selected_patches_by_rank():
     torch.testing.assert_close(head.boxes(sel), torch.tensor([[0.0, 0.0, 10 / 16, 10 / 16]]))
 
 
-def test_hybrid_replaces_only_the_selected_cells():
-    model = tiny().eval()
+@pytest.mark.parametrize("pooling", ["gap", "gmp"])
+def test_hybrid_replaces_only_the_selected_cells(pooling):
+    model = tiny(pooling=pooling).eval()
     images = torch.randn(2, 3, 16, 16, generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
         out = model(images)

@@ -49,7 +49,8 @@ class DCNHead(nn.Module):
 
     * Coarse net ``f_c``: the backbone (configure it cheap), then a 1x1 conv to ``D`` channels:
       ``c = f_c(x) (D, h, w)``, coarse prediction ``o_c = g(c)``.
-    * Top layers ``g``: 1x1 conv ``D -> D``, ReLU, GAP, linear (a CAM head). The ReLU makes
+    * Top layers ``g``: 1x1 conv ``D -> D``, ReLU, then a CAM head (``pooling``: GAP by
+      default, or any pooling of :class:`~wsol.models.heads.cam.CAMHead`). The ReLU makes
       the saliency position-dependent (through GAP + linear alone it would be constant).
     * Saliency: ``M_ij = || dH(o_c) / dc_ij ||_2`` with the entropy ``H = -sum_c p_c log p_c``;
       the ``k`` cells with the largest ``M_ij`` are selected (no gradient flows through the
@@ -89,6 +90,7 @@ class DCNHead(nn.Module):
         hint_weight: float = 1.0,
         coarse_weight: float = 1.0,
         map_size: int = 56,
+        pooling: str = "gap",
     ) -> None:
         super().__init__()
         if k < 1 or patch_size < 2:
@@ -99,7 +101,7 @@ class DCNHead(nn.Module):
         channels = self.fine.channels[-1]
         self.project = nn.Conv2d(in_channels[-1], channels, kernel_size=1)
         self.top = nn.Sequential(nn.Conv2d(channels, channels, kernel_size=1), nn.ReLU())
-        self.cam = CAMHead([channels], num_classes)
+        self.cam = CAMHead([channels], num_classes, pooling=pooling)
 
     def top_logits(self, feats: Tensor) -> Tensor:
         """``g``: ``(B, D, h, w) -> (B, K)``."""
