@@ -41,8 +41,8 @@ class Selection:
 
 @HEADS.register("dcn")
 class DCNHead(nn.Module):
-    """Dynamic Capacity Network (Almahairi et al., "Dynamic Capacity Networks", ICML 2016;
-    the authors' Theano code was not released with the paper, this follows its Section 2).
+    """Dynamic Capacity Network (Almahairi et al., "Dynamic Capacity Networks", ICML 2016; no
+    reference code was used: this follows the paper's description of the model).
 
     Called as ``head(backbone, images)`` (``runs_backbone = True``): the fine net reads image
     patches, so the head needs the images as well as the coarse features.
@@ -64,15 +64,14 @@ class DCNHead(nn.Module):
 
     Losses: cross-entropy on ``g(c~)`` (the method's) plus ``aux_losses``:
     ``dcn_hint = hint_weight * mean (c_ij - stop_grad(f_f(x_ij)))^2`` over the selected cells and channels,
-    which trains only the coarse net to mimic the fine one (the paper's Eq. 6), and
+    which trains only the coarse net to mimic the fine one (the paper's hint term), and
     ``dcn_coarse = coarse_weight * KL(stop_grad(p(c~)) || p(c))``. wsol differs from the paper
-    here: the paper trains ``g(c)`` with cross-entropy on the label, but a head sees no labels,
-    so the coarse prediction learns the hybrid's instead.
+    here: the paper trains the coarse prediction on the label, but a head sees no labels, so
+    the coarse prediction learns the hybrid's instead.
 
     Outputs (``map_kind="attention"``): ``attention``, each selected patch's square filled with
     a weight falling with its saliency rank (summed where patches overlap) on a ``map_size``
-    grid over the image;
-    ``boxes``, the box around all selected patches (normalised, clipped to the image).
+    grid over the image; ``boxes``, the box around all selected patches (normalised, clipped).
     """
 
     runs_backbone: ClassVar[bool] = True
