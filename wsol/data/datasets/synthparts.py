@@ -19,6 +19,8 @@ def synthparts(
     num_classes: int = 10,
     two_object_prob: float = 0.12,
     num_observers: int = 8,
+    context_share: float = 0.0,
+    context_eval_share: float = 0.0,
     workers: int = 0,
 ) -> WSOLEvalDataset:
     """SynthParts ``split`` (train / val / test) of the config given by the other options.
@@ -36,6 +38,8 @@ def synthparts(
         num_classes=num_classes,
         two_object_prob=two_object_prob,
         num_observers=num_observers,
+        context_share=context_share,
+        context_eval_share=context_eval_share,
     )
     folder = ensure_generated(config, root, workers)
     return WSOLEvalDataset(

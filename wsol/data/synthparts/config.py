@@ -25,6 +25,10 @@ class SynthPartsConfig:
         num_classes: 2 to 10 classes.
         two_object_prob: share of images holding two objects of the same class.
         num_observers: simulated observers whose fixations are recorded per image.
+        context_share: share of training images showing their class's context band
+            (context bias, :mod:`wsol.data.synthparts.context`); 0 = off.
+        context_eval_share: the same for validation and test images (0: the context never
+            comes with the class at test).
     """
 
     seed: int = 0
@@ -35,6 +39,8 @@ class SynthPartsConfig:
     num_classes: int = 10
     two_object_prob: float = 0.12
     num_observers: int = 8
+    context_share: float = 0.0
+    context_eval_share: float = 0.0
 
     def __post_init__(self) -> None:
         checks = {
@@ -42,6 +48,8 @@ class SynthPartsConfig:
             "image_size": 64 <= self.image_size <= 1024,
             "two_object_prob": 0.0 <= self.two_object_prob <= 1.0,
             "num_observers": self.num_observers >= 1,
+            "context_share": 0.0 <= self.context_share <= 1.0,
+            "context_eval_share": 0.0 <= self.context_eval_share <= 1.0,
             "seed": self.seed >= 0,
         }
         checks.update({f"num_{s}": n >= 0 for s, n in self.split_sizes().items()})
@@ -52,7 +60,19 @@ class SynthPartsConfig:
     def split_sizes(self) -> dict[str, int]:
         return {"train": self.num_train, "val": self.num_val, "test": self.num_test}
 
+    @property
+    def has_context(self) -> bool:
+        return self.context_share > 0 or self.context_eval_share > 0
+
+    def identity(self) -> dict[str, object]:
+        """The fields that name the dataset, with the generator version. The context options
+        appear only when on, so configs without them keep their digest and ``config.json``."""
+        fields = asdict(self)
+        if not self.has_context:
+            del fields["context_share"], fields["context_eval_share"]
+        return {**fields, "generator_version": GENERATOR_VERSION}
+
     def digest(self) -> str:
-        """16 hex digits of the SHA-256 of the config and the generator version."""
-        payload = json.dumps({**asdict(self), "generator_version": GENERATOR_VERSION}, sort_keys=True)
+        """16 hex digits of the SHA-256 of :meth:`identity`."""
+        payload = json.dumps(self.identity(), sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]

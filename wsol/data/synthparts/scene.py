@@ -14,6 +14,7 @@ import numpy as np
 from wsol.data.synthparts import draw
 from wsol.data.synthparts.classes import TEXTURES, ClassSpec
 from wsol.data.synthparts.config import SPLITS, SynthPartsConfig
+from wsol.data.synthparts.context import draw_context
 from wsol.data.synthparts.fixations import simulate_fixations
 from wsol.data.synthparts.objects import (
     CUE,
@@ -39,12 +40,14 @@ class Scene:
         label: class index.
         instances: one ``(S, S)`` uint8 part map per object (see :mod:`.objects`).
         fixations: ``(M, 3)`` int64 ``(x, y, observer)``.
+        context: ``(S, S)`` bool context band minus the objects (all False without one).
     """
 
     image: np.ndarray
     label: int
     instances: list[np.ndarray]
     fixations: np.ndarray
+    context: np.ndarray
 
 
 def image_rng(seed: int, split: str, index: int) -> np.random.Generator:
@@ -59,6 +62,7 @@ def render_scene(
     size = config.image_size
     label = int(rng.integers(len(specs)))
     image = _background(rng, size)
+    band = draw_context(config, split, index, label, image)
     _distractors(rng, image, grid)
     count = 2 if rng.random() < config.two_object_prob else 1
     instances: list[np.ndarray] = []
@@ -76,7 +80,7 @@ def render_scene(
     union = np.logical_or.reduce([p > 0 for p in instances])
     cue = np.logical_or.reduce([p == CUE for p in instances])
     fixations = simulate_fixations(rng, union, cue, config.num_observers)
-    return Scene(pixels, label, instances, fixations)
+    return Scene(pixels, label, instances, fixations, band & ~union)
 
 
 def _background(rng: np.random.Generator, size: int) -> np.ndarray:

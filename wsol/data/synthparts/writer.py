@@ -7,6 +7,7 @@ Folder written by :func:`generate` (``<root>/<digest>/`` via :func:`ensure_gener
     images/<split>/<index>.png      the images (image id ``<split>/<index>.png``)
     masks/<split>/<index>_obj<k>.png       instance masks (0/255)
     masks/<split>/<index>_cue.png          cue-part mask, union over instances (0/255)
+    masks/<split>/<index>_context.png      context band minus the objects (only with context on)
     masks/ignore_none.png           the all-zero ignore mask every mask line names
     metadata/class_names.txt
     metadata/<split>/               image_ids, class_labels, image_sizes, localization
@@ -23,7 +24,6 @@ import shutil
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict
 from pathlib import Path
 
 import cv2
@@ -31,7 +31,7 @@ import numpy as np
 
 from wsol.data.synthparts import draw
 from wsol.data.synthparts.classes import class_specs
-from wsol.data.synthparts.config import GENERATOR_VERSION, SPLITS, SynthPartsConfig
+from wsol.data.synthparts.config import SPLITS, SynthPartsConfig
 from wsol.data.synthparts.objects import PART_NAMES
 from wsol.data.synthparts.scene import Scene, render_scene
 from wsol.data.wsoleval_layout import ImageRecord, write_class_names, write_split_metadata
@@ -106,7 +106,7 @@ def generate(config: SynthPartsConfig, out: str | os.PathLike, workers: int = 0)
     for split in SPLITS:
         records = [r for task, chunk in zip(tasks, chunks, strict=True) if task[1] == split for r in chunk]
         write_split_metadata(out / "metadata" / split, records)
-    info = {**asdict(config), "generator_version": GENERATOR_VERSION}
+    info = config.identity()
     (out / "config.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
     (out / COMPLETE_MARKER).write_text("")
     log.info("generated SynthParts %s in %.1f s with %d workers", out, time.perf_counter() - start, workers)
@@ -129,11 +129,12 @@ def _render_chunk(task: tuple[SynthPartsConfig, str, int, int, str]) -> list[Ima
     records = []
     for index in range(lo, hi):
         stem = f"{split}/{index:0{width}d}"
-        records.append(_write_scene(render_scene(config, specs, split, index, grid), stem, Path(out)))
+        scene = render_scene(config, specs, split, index, grid)
+        records.append(_write_scene(scene, stem, Path(out), config.has_context))
     return records
 
 
-def _write_scene(scene: Scene, stem: str, out: Path) -> ImageRecord:
+def _write_scene(scene: Scene, stem: str, out: Path, context: bool) -> ImageRecord:
     size = scene.image.shape[0]
     _png(out / "images" / f"{stem}.png", cv2.cvtColor(scene.image, cv2.COLOR_RGB2BGR))
     record = ImageRecord(
@@ -151,6 +152,9 @@ def _write_scene(scene: Scene, stem: str, out: Path) -> ImageRecord:
             out / "masks" / record.part_paths[name],
             np.logical_or.reduce([p == value for p in scene.instances]),
         )
+    if context:
+        record.part_paths["context"] = f"{stem}_context.png"
+        _png(out / "masks" / record.part_paths["context"], scene.context)
     record.fixations = [(int(x), int(y), int(o)) for x, y, o in scene.fixations]
     return record
 
