@@ -1,5 +1,6 @@
 import pytest
 import torch
+from token_models import backbone_for
 
 from wsol.config.schema import BackboneConfig, ModelConfig
 from wsol.errors import ConfigError
@@ -14,7 +15,7 @@ TINY = BackboneConfig(name="resnet10t", feature_stage=-1)
 @pytest.mark.parametrize("name", HEADS.list())
 def test_every_head_keeps_the_forward_contract(name):
     torch.manual_seed(0)
-    model = build_model(ModelConfig(backbone=TINY, head={"name": name}), num_classes=5)
+    model = build_model(ModelConfig(backbone=backbone_for(name, TINY), head={"name": name}), num_classes=5)
     images = torch.randn(2, 3, 64, 64)
     out = model(images)
     assert out.logits.shape == (2, 5)

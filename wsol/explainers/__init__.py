@@ -12,8 +12,11 @@ with ``@EXPLAINERS.register(name)`` in its own module of this package):
 * built as ``cls(model, target_layer, **options, differentiable=False)``. ``model`` is
   any ``nn.Module`` whose forward returns ``(B, K)`` logits or an object with a
   ``.logits`` attribute (:class:`wsol.models.output.ModelOutput`); ``target_layer`` is a
-  module of ``model`` (or its dotted name) whose output is a ``(B, C, h, w)`` map and
-  runs once per forward pass. Input-space methods (``space = "input"``) ignore it.
+  module of ``model`` (or its dotted name) whose output is a ``(B, C, h, w)`` map, or
+  ``(B, N, C)`` tokens inside a module declaring its token grid (``token_layout``, e.g.
+  a ViT block of :class:`wsol.models.backbones.tokens.TokenBackbone`: explainers see the
+  patch tokens as a ``(B, C, h, w)`` map, prefix tokens excluded), and runs once per
+  forward pass. Input-space methods (``space = "input"``) ignore it.
   Every option has a default except CAM's ``classifier``.
 * called as ``explainer(images, targets=None)`` on a ``(B, C, H, W)`` float batch; the
   score explained is each image's target-class logit (``targets``: ``(B,)`` integer
@@ -23,7 +26,8 @@ with ``@EXPLAINERS.register(name)`` in its own module of this package):
   "layer"``) or the input's (``space = "input"``), on the images' device. Maps are
   raw: no normalisation or resizing (evaluation min-max normalises and resizes them);
   they are non-negative when the class declares ``non_negative = True`` (a final ReLU,
-  or absolute values).
+  or absolute values). Methods that read a transformer's attention (``rollout``) declare
+  ``needs_tokens = True`` and explain token backbones only.
 * runs the model in eval mode for the call and restores every submodule's own
   train/eval flag afterwards; takes gradients with ``torch.autograd.grad`` only down to
   what it differentiates (the target layer, or the input for pixel methods), so

@@ -68,6 +68,18 @@ def resolve_layer(model: nn.Module, layer: nn.Module | str) -> tuple[str, nn.Mod
     raise ConfigError(f"target layer {type(layer).__name__} is not a submodule of the model")
 
 
+def token_source(model: nn.Module, layer_name: str) -> nn.Module | None:
+    """The innermost module of ``model`` enclosing layer ``layer_name`` (or the layer itself)
+    that declares a token grid: an attribute ``token_layout`` (a
+    :class:`~wsol.models.backbones.tokens.TokenLayout`, set by its forward), or None."""
+    found = None
+    for name, module in model.named_modules():
+        encloses = not name or layer_name == name or layer_name.startswith(name + ".")
+        if encloses and hasattr(module, "token_layout"):
+            found = module
+    return found
+
+
 class LayerCapture:
     """Context manager recording the output ``A`` of one layer during one forward pass.
 
@@ -77,10 +89,19 @@ class LayerCapture:
     the graph then spans only the layer-to-logits part of the model, which is all a
     gradient with respect to ``A`` needs. Exiting removes the hook and restores grad
     mode, also when the forward raised.
+
+    Token layers: a ``(B, N, C)`` output is read through ``tokens.token_layout`` (the
+    enclosing token backbone's layout for this forward pass, see :func:`token_source`):
+    ``A`` is the ``(B, C, h, w)`` map of the patch tokens, and the rest of the model gets
+    the prefix tokens (class, distillation, registers) unchanged followed by ``A``'s
+    tokens, so gradients with respect to ``A`` are those of the patch tokens: what
+    pytorch-grad-cam computes with a ``reshape_transform`` that drops the prefix tokens.
     """
 
-    def __init__(self, name: str, layer: nn.Module, leaf: bool = False) -> None:
-        self.name, self.layer, self.leaf = name, layer, leaf
+    def __init__(
+        self, name: str, layer: nn.Module, leaf: bool = False, tokens: nn.Module | None = None
+    ) -> None:
+        self.name, self.layer, self.leaf, self.tokens = name, layer, leaf, tokens
         self.output: Tensor | None = None
 
     def __enter__(self) -> LayerCapture:
@@ -93,18 +114,27 @@ class LayerCapture:
         torch.set_grad_enabled(self._grad_mode)
 
     def _hook(self, module: nn.Module, args: object, output: object) -> Tensor:
-        if not isinstance(output, Tensor) or output.dim() != 4:
-            what = tuple(output.shape) if isinstance(output, Tensor) else type(output).__name__
-            raise WSOLError(f"target layer {self.name!r} returned {what}; explainers need a (B, C, h, w) map")
         if self.output is not None:
             raise WSOLError(
                 f"target layer {self.name!r} ran twice in one forward pass; choose a layer that runs once"
+            )
+        tokens = output if isinstance(output, Tensor) and output.dim() == 3 else None
+        if tokens is not None and self.tokens is not None:
+            output = self.tokens.token_layout.to_map(tokens)
+        if not isinstance(output, Tensor) or output.dim() != 4:
+            what = tuple(output.shape) if isinstance(output, Tensor) else type(output).__name__
+            hint = "; no enclosing module declares its token grid (token_layout)" * (tokens is not None)
+            raise WSOLError(
+                f"target layer {self.name!r} returned {what}; explainers need a (B, C, h, w) map "
+                f"or (B, N, C) tokens of a token backbone{hint}"
             )
         if self.leaf:
             torch.set_grad_enabled(True)
             output = output.detach().requires_grad_()
         self.output = output
-        return output.clone()
+        if tokens is None:
+            return output.clone()
+        return self.tokens.token_layout.to_tokens(tokens, output)
 
 
 class Explainer(abc.ABC):
@@ -113,7 +143,9 @@ class Explainer(abc.ABC):
     Args:
         model: the classifier; its forward returns logits or an object with ``.logits``.
         target_layer: the module (or its dotted name in ``model``) whose output the
-            layer-space methods explain; input-space methods ignore it.
+            layer-space methods explain: a ``(B, C, h, w)`` map, or ``(B, N, C)`` tokens
+            of a token backbone (read on its grid, see :class:`LayerCapture`);
+            input-space methods ignore it.
         differentiable: keep the autograd graph so the maps can be back-propagated
             through (e.g. to train with an attention loss). The model's train/eval mode
             is then left as the caller set it. By default maps are detached and the model
@@ -121,21 +153,25 @@ class Explainer(abc.ABC):
 
     Class attributes: ``space`` is ``"layer"`` (maps at the target layer's resolution)
     or ``"input"`` (at the image's; ``target_layer`` is then ignored), and
-    ``non_negative`` says whether maps are guaranteed ``>= 0``.
+    ``non_negative`` says whether maps are guaranteed ``>= 0``, and ``needs_tokens`` that the
+    method reads a token backbone's attention (it explains transformers only).
     """
 
     space: ClassVar[Literal["layer", "input"]] = "layer"
     non_negative: ClassVar[bool] = True
+    needs_tokens: ClassVar[bool] = False
 
     def __init__(
         self, model: nn.Module, target_layer: nn.Module | str | None = None, *, differentiable: bool = False
     ) -> None:
         self.model = model
         self.differentiable = differentiable
+        self.tokens: nn.Module | None = None
         if self.space == "layer":
             if target_layer is None:
                 raise ConfigError(f"explainer {type(self).__name__} needs a target layer")
             self.layer_name, self.target_layer = resolve_layer(model, target_layer)
+            self.tokens = token_source(model, self.layer_name)
 
     def __call__(self, images: Tensor, targets: Tensor | None = None) -> Tensor:
         """``(B, h, w)`` maps explaining class ``targets[i]`` (default: predicted) of ``images[i]``."""
@@ -161,7 +197,7 @@ class Explainer(abc.ABC):
 
     def capture(self, images: Tensor, leaf: bool = False) -> tuple[Tensor, Tensor]:
         """Logits and the target layer's ``(B, C, h, w)`` output ``A`` (see :class:`LayerCapture`)."""
-        with LayerCapture(self.layer_name, self.target_layer, leaf) as capture:
+        with LayerCapture(self.layer_name, self.target_layer, leaf, self.tokens) as capture:
             logits = self.forward(images)
         if capture.output is None:
             raise WSOLError(f"target layer {self.layer_name!r} did not run in the model's forward pass")

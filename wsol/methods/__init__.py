@@ -18,7 +18,11 @@ the one model it set up (it may keep references to blocks it inserted). A
 and its default hyper-parameters.
 
 Members: ``vanilla``, ``has``, ``cutmix``, ``adl``, ``acol``, ``eil`` and the cascade
-``adversarial_erasing``; shared masks and fills live in :mod:`wsol.methods.erasing`.
+``adversarial_erasing``; shared masks and fills live in :mod:`wsol.methods.erasing`. The
+2020-2024 methods: ``bas``, ``bridgegap`` (CAM heads), ``pc1`` (class-agnostic PC1/DDT maps of
+any backbone) and ``psol`` (DDT pseudo boxes train a separate localizer). ``pc1`` and ``psol``
+also offer ``fit(model, images)``: exact feature statistics over a dataset, replacing the
+running ones (for a pretrained backbone, or after training).
 """
 
 from wsol.registry import Registry

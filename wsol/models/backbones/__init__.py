@@ -10,7 +10,9 @@ chosen by ``cfg.feature_stage``, exposing ``channels`` (one per returned stage) 
 them with :meth:`~wsol.models.backbones.base.Backbone.insert_after`).
 
 Any timm model name that is not a registered member is built by
-:class:`wsol.models.backbones.timm_backbone.TimmBackbone`.
+:class:`wsol.models.backbones.timm_backbone.TimmBackbone`, except timm's vision
+transformers (ViT, DeiT), built by :class:`wsol.models.backbones.tokens.TokenBackbone`:
+their stages are blocks, whose patch tokens become maps on the token grid.
 """
 
 from __future__ import annotations
@@ -22,10 +24,14 @@ BACKBONES = Registry("backbone", __name__)
 
 
 def create_backbone(cfg: BackboneConfig):
-    """Build the registered backbone ``cfg.name``, or a timm model of that name."""
+    """Build the registered backbone ``cfg.name``, or a timm model (CNN or ViT) of that name."""
     if cfg.name in BACKBONES:
         return BACKBONES.get(cfg.name)(cfg)
     from wsol.models.backbones.timm_backbone import TimmBackbone
+    from wsol.models.backbones.tokens import TokenBackbone, is_token_model
+
+    if is_token_model(cfg.name):
+        return TokenBackbone(cfg)
 
     return TimmBackbone(cfg)
 

@@ -23,7 +23,11 @@ class Backbone(nn.Module):
             self.inserted = nn.ModuleDict()
         name = f"{stage}_{len(self.inserted)}"
         self.inserted[name] = block
-        self.stage_modules[stage].register_forward_hook(_ApplyInserted(self, name))
+        self.stage_modules[stage].register_forward_hook(self._inserted_hook(name))
+
+    def _inserted_hook(self, name: str) -> _ApplyInserted:
+        """The forward hook applying ``inserted[name]`` to a stage's output."""
+        return _ApplyInserted(self, name)
 
     def forward(self, images: Tensor) -> list[Tensor]:  # pragma: no cover - abstract
         raise NotImplementedError
