@@ -69,7 +69,7 @@ def config(root: str, args: argparse.Namespace):
         f"data.eval_batch_size={args.batch_size}",
         "data.num_workers=0",
         "model.backbone.name=efficientnet_lite0",
-        "model.backbone.pretrained=efficientnet_lite0_package",
+        "model.backbone.weights=efficientnet_lite0_package",
         "method.name=pc1_center",
         f"method.stage={args.stage}",
         f"method.sigma_frac={args.sigma}",

@@ -147,7 +147,7 @@ def test_box_outside_the_image_error_clip_or_drop(tmp_path, caplog):
     dropped = _csv_dataset(tmp_path, rows, out_of_frame="drop")
     np.testing.assert_array_equal(dropped.load_sample(0).boxes, [[0, 0, 5, 5]])
     assert dropped.problems.counts["box outside image (dropped)"] == 1
-    with pytest.raises(ConfigError, match="out_of_frame must be one of"):
+    with pytest.raises(ConfigError, match=r"^data.dataset.out_of_frame: .* is not one of "):
         _csv_dataset(tmp_path, rows, out_of_frame="ignore")
 
 

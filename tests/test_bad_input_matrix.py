@@ -1,15 +1,28 @@
 """The bad-input matrix: every bad input gives a one-line WSOLError naming its file, image or key.
 
 Each case builds one bad input in a temporary folder and feeds it to the public entry
-point that would meet it in a run (image reader, dataset readers, metric accumulators,
-config loader). Expected: a :class:`WSOLError` subclass whose message is one line and
-names the culprit, or a counted skip (the count is checked). Never another exception,
-never a silently accepted number.
+point that would meet it in a run (image reader, dataset readers, the training path
+``dataset[i]`` and DataLoader workers, data validation, metric accumulators, saved score
+maps, config loader). Expected: a :class:`WSOLError` subclass whose message is one line
+and names the culprit, or a counted fix or skip (the count is checked). Never another
+exception, never a silently accepted number.
+
+Issue 19's classes and where they are held: *traceback instead of a clear error* (boxes
+in the training path, zero sizes and rates, bad ``.npy`` maps, worker errors, architecture
+overrides of a checkpoint), *silent and wrong* (``optim.epochs=-1``, dead keys, all-zero
+maps counted, ``--resume`` with nothing to resume, a ``pooling`` override contradicting
+the checkpoint), *late* (a bad box in val or test found by validation before training),
+*overwritten* (evaluation into a folder with results), *compare on a cascade run folder*
+and *network* (importing wsol under a blocked network; the full training and evaluation
+run is ``tests/test_no_network.py``).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,18 +30,31 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from torch.utils.data import DataLoader
 
-from wsol.config import load_config
+import wsol
+from wsol.checkpoints.files import save_epoch_checkpoint
+from wsol.config import load_config, to_dict
+from wsol.data.collate import collate_samples
 from wsol.data.datasets import create_dataset, require_images
 from wsol.data.image_io import read_image
 from wsol.data.sample import Sample
-from wsol.errors import ConfigError, DataError, RegistryError, WSOLError
+from wsol.data.transforms import TRANSFORMS
+from wsol.data.validate import validate_splits
+from wsol.engine import train
+from wsol.errors import CheckpointError, ConfigError, DataError, RegistryError, WSOLError
+from wsol.evaluation.from_checkpoint import CheckpointEval, evaluate_checkpoint
+from wsol.evaluation.scoremaps import ScoremapEval, evaluate_scoremaps
 from wsol.metrics.box_accuracy import BoxAccuracy
 from wsol.metrics.mask_accuracy import MaskAccuracy
 from wsol.metrics.saliency_accumulator import SaliencyMetrics
-from wsol.utils.precision import autocast
+from wsol.metrics.scoremap import read_scoremap
+from wsol.models import build_model
+from wsol.report.compare import load_run
 
-CAM = Path(__file__).resolve().parents[1] / "configs" / "synthparts" / "cam.yaml"
+ROOT = Path(__file__).resolve().parents[1]
+CAM = ROOT / "configs" / "synthparts" / "cam.yaml"
+BLOCKER = ROOT / "tests" / "no_network"
 
 
 @dataclass
@@ -165,6 +191,101 @@ def _constant_saliency_counted(tmp: Path) -> float:
     return saliency_update(np.full((6, 8), 2.0), sample)["cc_nan"]
 
 
+def train_item(root: Path, index: int = 0, split: str = "test") -> dict:
+    """``dataset[index]`` through the training transform, as a training step meets it."""
+    dataset = open_wsoleval(root, split)
+    dataset.transform = TRANSFORMS.build("wsol_train", image_size=16)
+    return dataset[index]
+
+
+def _box_end_at_width(tmp: Path) -> int:
+    dataset = open_wsoleval(wsoleval(tmp, localization="a.png,1,1,8,4\n"))
+    dataset.transform = TRANSFORMS.build("wsol_train", image_size=16)
+    dataset[0]
+    return dataset.problems.counts["box end at the image size (clipped)"]
+
+
+def _worker_corrupt_image(tmp: Path) -> None:
+    dataset = open_wsoleval(wsoleval(tmp))
+    (tmp / "ds" / "a.png").write_bytes(b"\x89PNG\r\n\x1a\n cut")
+    dataset.transform = TRANSFORMS.build("wsol_eval", image_size=8)
+    list(DataLoader(dataset, batch_size=1, num_workers=2, collate_fn=collate_samples))
+
+
+def _late_box_in_test(tmp: Path) -> None:
+    root = wsoleval(tmp, split="train")
+    meta = wsoleval(tmp / "t", localization="a.png,1,1,4,9\n").joinpath("metadata", "test")
+    meta.rename(root / "metadata" / "test")
+    validate_splits({"name": "wsoleval", "root": str(root)}, ["train", "val", "test"])
+
+
+def _saved_map(tmp: Path, data: bytes | None = None, array: np.ndarray | None = None) -> None:
+    path = tmp / "val" / "img_3.npy"
+    path.parent.mkdir()
+    if array is not None:
+        np.save(path, array)
+    else:
+        path.write_bytes(data or b"")
+    read_scoremap(path)
+
+
+def _truncated_npy(tmp: Path) -> None:
+    np.save(tmp / "full.npy", np.zeros((224, 224)))
+    _saved_map(tmp, (tmp / "full.npy").read_bytes()[:200])
+
+
+def _truncated_map_in_scoremaps_evaluation(tmp: Path) -> None:
+    root = wsoleval(tmp)
+    (tmp / "maps").mkdir()
+    np.save(tmp / "maps" / "a.npy", np.zeros((224, 224)))
+    (tmp / "maps" / "a.npy").write_bytes((tmp / "maps" / "a.npy").read_bytes()[:150])
+    evaluate_scoremaps(ScoremapEval(tmp / "maps", root / "metadata", "test", progress=False))
+
+
+def _all_zero_prepared_counted(tmp: Path) -> int:
+    metric = box_update(np.zeros((16, 16)), input_maps="prepared")
+    return int(metric.compute()["n_constant_maps"])
+
+
+def tiny_checkpoint(tmp: Path) -> Path:
+    """A convnet checkpoint (width 4, CAM head with its default pooling) in ``<tmp>/run/checkpoints``."""
+    cfg = load_config(CAM, ["model.backbone.options.width=4", f"output_dir={tmp}", "name=run"])
+    model = build_model(cfg.model, 2)
+    state = {"model": model.state_dict(), "config": to_dict(cfg), "num_classes": 2, "epoch": 0}
+    return save_epoch_checkpoint(state, tmp / "run" / "checkpoints", 0)
+
+
+def _evaluation_into_earlier_results(tmp: Path) -> None:
+    checkpoint = tiny_checkpoint(tmp)
+    (tmp / "run" / "eval").mkdir()
+    (tmp / "run" / "eval" / "metrics.json").write_text("{}")
+    evaluate_checkpoint(CheckpointEval(checkpoint, progress=False))
+
+
+def _resume_nothing(tmp: Path) -> None:
+    train(load_config(CAM, [f"output_dir={tmp}", "name=never_ran"]), resume=True)
+
+
+def _compare_cascade_run(tmp: Path) -> float:
+    run = tmp / "ae"
+    (run / "config.yaml").parent.mkdir()
+    (run / "config.yaml").write_text("name: ae\nmethod: {name: adversarial_erasing}\n")
+    (run / "summary.json").write_text(json.dumps({"cascade/stages": 2, "test/top1": 40.0}))
+    for k, top1 in enumerate([35.0, 40.0, 99.0]):  # stage 2 was dropped: below min_accuracy
+        (run / f"stage_{k}" / "eval").mkdir(parents=True)
+        (run / f"stage_{k}" / "eval" / "metrics.json").write_text(json.dumps({"test/top1": top1}))
+    return load_run(run).metrics["test/top1"]
+
+
+def _network_attempts_at_import(tmp: Path) -> int:
+    log = tmp / "net.log"
+    path = os.pathsep.join([str(BLOCKER), str(ROOT)])
+    env = {**os.environ, "PYTHONPATH": path, "WSOL_NETWORK_LOG": str(log)}
+    code = "import wsol.engine, wsol.evaluation, wsol.report, wsol.config; wsol.config.load_config(None)"
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=300)
+    return len(log.read_text().splitlines()) if log.exists() else 0
+
+
 CASES = [
     # images: corrupt, truncated, wrong modes and bit depths, missing
     Case(
@@ -209,9 +330,10 @@ CASES = [
         "img7",
     ),
     Case(
-        "mask of the wrong size",
+        "ignore mask of another size than the mask",
         lambda t: MaskAccuracy(resolution=16).update(
-            [np.zeros((6, 8))], [target("m1", mask=np.ones((5, 5), np.uint8))]
+            [np.zeros((6, 8))],
+            [target("m1", mask=np.ones((5, 5), np.uint8), ignore=np.ones((4, 4), np.uint8))],
         ),
         DataError,
         "m1",
@@ -346,10 +468,114 @@ CASES = [
     ),
     Case(
         "unknown amp precision",
-        lambda t: autocast(__import__("torch").device("cpu"), "fp8"),
+        lambda t: load_config(CAM, ["train.amp=fp8"]),
         ConfigError,
         "train.amp",
     ),
+    # issue 19, traceback instead of a clear error
+    Case("box ends at x = width (clipped, counted)", _box_end_at_width, None, "1"),
+    Case(
+        "box partly outside its image, training path",
+        lambda t: train_item(wsoleval(t, localization="a.png,4,2,12,4\n")),
+        DataError,
+        "localization.txt:1: image 'a.png'",
+    ),
+    Case(
+        "box wholly outside its image, training path",
+        lambda t: train_item(wsoleval(t, localization="a.png,20,20,30,30\n")),
+        DataError,
+        "image 'a.png'",
+    ),
+    Case("batch size 0", lambda t: load_config(CAM, ["data.batch_size=0"]), ConfigError, "data.batch_size"),
+    Case("image size 0", lambda t: load_config(CAM, ["data.image_size=0"]), ConfigError, "data.image_size"),
+    Case("negative learning rate", lambda t: load_config(CAM, ["optim.lr=-0.1"]), ConfigError, "optim.lr"),
+    Case(
+        "eval batch size negative",
+        lambda t: load_config(CAM, ["data.eval_batch_size=-4"]),
+        ConfigError,
+        "data.eval_batch_size",
+    ),
+    Case("resolution 0", lambda t: load_config(CAM, ["eval.resolution=0"]), ConfigError, "eval.resolution"),
+    Case(
+        "negative weight decay",
+        lambda t: load_config(CAM, ["optim.weight_decay=-1e-4"]),
+        ConfigError,
+        "optim.weight_decay",
+    ),
+    Case("momentum 1", lambda t: load_config(CAM, ["optim.momentum=1.0"]), ConfigError, "optim.momentum"),
+    Case(
+        "curve interval 0",
+        lambda t: load_config(CAM, ["eval.cam_curve_interval=0"]),
+        ConfigError,
+        "eval.cam_curve_interval",
+    ),
+    Case("IoU threshold 0", lambda t: load_config(CAM, ["eval.iou_thresholds=[0]"]), ConfigError, "iou_thr"),
+    Case("negative workers", lambda t: load_config(CAM, ["data.num_workers=-1"]), ConfigError, "num_workers"),
+    Case("truncated .npy score map", _truncated_npy, DataError, "img_3.npy"),
+    Case("empty .npy score map", lambda t: _saved_map(t, b""), DataError, "img_3.npy"),
+    Case("truncated .npy, scoremaps evaluation", _truncated_map_in_scoremaps_evaluation, DataError, "a.npy"),
+    Case(
+        "object-dtype .npy score map",
+        lambda t: _saved_map(t, array=np.array([None, {}], dtype=object)),
+        DataError,
+        "img_3.npy",
+    ),
+    Case("corrupt image in a DataLoader worker", _worker_corrupt_image, DataError, "a.png"),
+    # issue 19, silent and wrong
+    Case("optim.epochs=-1", lambda t: load_config(CAM, ["optim.epochs=-1"]), ConfigError, "optim.epochs"),
+    Case("optim.epochs=0", lambda t: load_config(CAM, ["optim.epochs=0"]), ConfigError, "optim.epochs"),
+    Case(
+        "dead key data.skip_bad_samples",
+        lambda t: load_config(CAM, ["data.skip_bad_samples=true"]),
+        ConfigError,
+        "data.skip_bad_samples",
+    ),
+    Case(
+        "dead key train.log_interval",
+        lambda t: load_config(CAM, ["train.log_interval=5"]),
+        ConfigError,
+        "train.log_interval",
+    ),
+    Case(
+        "old pretrained string",
+        lambda t: load_config(CAM, ["model.backbone.pretrained=false"]),
+        ConfigError,
+        "model.backbone.weights=none",
+    ),
+    Case("all-zero prepared score map (counted)", _all_zero_prepared_counted, None, "1"),
+    Case(
+        "unknown explainer option",
+        lambda t: load_config(CAM, ["eval.explainer={name: gradcam, layr: x}"]),
+        ConfigError,
+        "eval.explainer",
+    ),
+    Case("unknown optimizer", lambda t: load_config(CAM, ["optim.name=adam"]), ConfigError, "optim.name"),
+    Case("unknown head pooling", lambda t: load_config(CAM, ["model.head.pooling=avg"]), ConfigError, "pool"),
+    Case(
+        "unknown checkpoint choice",
+        lambda t: load_config(CAM, ["eval.checkpoint=final"]),
+        ConfigError,
+        "eval.checkpoint",
+    ),
+    Case(
+        "checkpoint evaluated with an architecture override",
+        lambda t: wsol.load_model(tiny_checkpoint(t), ["model.backbone.options.width=8"]),
+        ConfigError,
+        "model.backbone.options.width: the checkpoint was trained with 4",
+    ),
+    Case(
+        "pooling override contradicting the checkpoint",
+        lambda t: wsol.load_model(tiny_checkpoint(t), ["model.head.pooling=gmp"]),
+        ConfigError,
+        "model.head.pooling",
+    ),
+    Case("--resume with nothing to resume", _resume_nothing, CheckpointError, "never_ran"),
+    # issue 19, overwritten, compare, network
+    Case("evaluation into a folder with results", _evaluation_into_earlier_results, ConfigError, "overwrite"),
+    Case("compare on a cascade run folder (its last kept stage)", _compare_cascade_run, None, "40.0"),
+    Case("network attempts at import and config load", _network_attempts_at_import, None, "0"),
+    # issue 19, late: found before training, not after it
+    Case("invalid box in the test split, validated first", _late_box_in_test, DataError, "'test'"),
     Case(
         "metric with nothing evaluated", lambda t: BoxAccuracy(resolution=16).compute(), DataError, "no image"
     ),
@@ -381,5 +607,5 @@ def test_bad_input(case: Case, tmp_path: Path) -> None:
 
 
 def test_matrix_covers_every_kind_of_input() -> None:
-    assert {c.error for c in CASES} == {DataError, ConfigError, RegistryError, None}  # None: counted skips
+    assert {c.error for c in CASES} == {DataError, ConfigError, RegistryError, CheckpointError, None}
     assert len({c.name for c in CASES}) == len(CASES)

@@ -9,23 +9,14 @@ import copy
 
 import pytest
 import torch
+from method_inputs import IMAGES, LABELS, NUM_CLASSES
 
-from wsol.config.schema import BackboneConfig, ModelConfig
 from wsol.explainers import create_explainer
 from wsol.methods import METHODS
 from wsol.methods.base import Method
-from wsol.models import WSOLModel, build_model
+from wsol.models import WSOLModel
 
 ALL = METHODS.list()
-NUM_CLASSES = 3
-IMAGES = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
-LABELS = torch.tensor([0, 2])
-
-
-@pytest.fixture(scope="module")
-def base_model() -> WSOLModel:
-    torch.manual_seed(0)
-    return build_model(ModelConfig(backbone=BackboneConfig(name="resnet10t")), NUM_CLASSES)
 
 
 def set_up(name: str, base_model: WSOLModel, seed: int) -> tuple[WSOLModel, Method]:

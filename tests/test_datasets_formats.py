@@ -79,6 +79,7 @@ def test_coco_real_oxford_pets_polygons():
 
 # --- PASCAL VOC ----------------------------------------------------------------------------------------
 
+
 def test_voc_one_based_boxes_difficult_and_parts(tmp_path):
     voc_tree(tmp_path)
     data = create_dataset({"name": "voc", "root": str(tmp_path)}, split="val")

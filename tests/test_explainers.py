@@ -31,6 +31,7 @@ TARGET = "features.3"
 OPTIONS = {
     "cam": {"classifier": "head"},
     "scorecam": {"batch_size": 5},
+    "faster_scorecam": {"n_channels": 3, "batch_size": 4},
     "smoothgrad": {"samples": 3, "batch_size": 4},
     "occlusion": {"window": 6, "stride": 4, "batch_size": 7},
 }
@@ -101,6 +102,7 @@ def test_registered_names() -> None:
         "layercam",
         "eigencam",
         "scorecam",
+        "faster_scorecam",
         "saliency",
         "smoothgrad",
         "occlusion",
@@ -447,3 +449,40 @@ def test_gradient_cams_definition() -> None:
     }
     for name, want in expected.items():
         torch.testing.assert_close(create_explainer(name, model, TARGET)(x, targets), want)
+
+
+def test_faster_scorecam_definition() -> None:
+    """Score-CAM restricted to each image's top-N channels by spatial variance."""
+    model, x, targets = tiny().eval(), images(2), torch.tensor([2, 0])
+    with torch.no_grad():
+        acts = model.features[:4](x)
+        expected = []
+        for b in range(len(x)):
+            top = acts[b].flatten(1).var(1).topk(3).indices
+            scores = []
+            for k in top.tolist():
+                up = F.interpolate(acts[b : b + 1, k : k + 1], size=x.shape[-2:], mode="bilinear")
+                scores.append(model(x[b : b + 1] * (up - up.min()) / (up.max() - up.min()))[0, targets[b]])
+            weights = torch.stack(scores).softmax(0)
+            expected.append(torch.einsum("k,khw->hw", weights, acts[b, top]).clamp(min=0))
+    torch.testing.assert_close(build("faster_scorecam", model)(x, targets), torch.stack(expected))
+
+
+def test_faster_scorecam_with_every_channel_is_scorecam() -> None:
+    model, x, targets = tiny().eval(), images(3), torch.tensor([2, 0, 4])
+    exact = build("scorecam", model)(x, targets)
+    assert torch.equal(build("faster_scorecam", model, n_channels=6)(x, targets), exact)
+    assert not torch.equal(build("faster_scorecam", model, n_channels=2)(x, targets), exact)
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, None])
+def test_scorecam_maps_do_not_depend_on_how_masked_copies_are_batched(batch_size) -> None:
+    """Masked copies are batched across images and channels in chunks; the chunking changes nothing."""
+    model, x, targets = tiny().eval(), images(3), torch.tensor([1, 2, 3])
+    reference = build("scorecam", model, batch_size=18)(x, targets)  # all 3 x 6 copies in one pass
+    torch.testing.assert_close(build("scorecam", model, batch_size=batch_size)(x, targets), reference)
+
+
+def test_faster_scorecam_rejects_zero_channels() -> None:
+    with pytest.raises(ConfigError, match="n_channels must be positive"):
+        build("faster_scorecam", tiny(), n_channels=0)

@@ -6,14 +6,18 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from test_layers import tensor_attributes
 from token_models import backbone_for
 
 from wsol.config import load_config
 from wsol.config.schema import BackboneConfig, ModelConfig
-from wsol.errors import ConfigError
+from wsol.errors import ConfigError, RegistryError
 from wsol.models import build_model
+from wsol.models.backbones.base import Backbone
 from wsol.models.heads import HEADS
 from wsol.models.heads.glimpse import filterbank
+from wsol.models.heads.inserted import ALIASES
+from wsol.models.layers import ATTENTION
 
 TINY = BackboneConfig(name="resnet10t")
 INSERTING = ["se", "cbam", "bam", "sk", "residual_attention"]
@@ -189,24 +193,69 @@ def test_initial_glimpse_covers_the_image():
 
 
 @pytest.mark.parametrize("name", INSERTING)
-def test_inserted_blocks_belong_to_the_backbone_once(name):
+def test_inserted_layers_belong_to_the_head_once(name):
     model = make({"name": name, "stages": [-3, -1]})
-    blocks = model.head.blocks
-    assert len(blocks) == 2
-    owned = {id(p): n for n, p in model.named_parameters()}
-    head_params = {id(p) for p in model.head.parameters()}
-    for block in blocks:
-        for p in block.parameters():
-            assert owned[id(p)].startswith("backbone.inserted.") and id(p) not in head_params
+    assert set(model.head.layers) == {"2", "4"} and not hasattr(model.backbone, "inserted")
     names = list(model.state_dict())
     assert len(names) == len(set(names))
-    assert {n.split(".")[2] for n in names if n.startswith("backbone.inserted.")} == {"2_0", "4_1"}
+    layer_keys = {n.split(".")[2] for n in names if n.startswith("head.layers.")}
+    assert layer_keys == {"2", "4"} and not any(n.startswith("backbone.inserted") for n in names)
+
+
+NON_DEFAULT_OPTION = {
+    "se": {"reduction": 8},
+    "cbam": {"kernel_size": 3},
+    "bam": {"dilation": 2},
+    "sk": {"branches": 3},
+    "residual_attention": {"depth": 1},
+}
+
+
+@pytest.mark.parametrize("name", INSERTING)
+def test_alias_is_the_inserted_head_with_its_layer(name):
+    alias = ALIASES[name]
+    option = NON_DEFAULT_OPTION[name]
+    short = make({"name": name, **option}).eval()
+    layer = {"name": name, **option}
+    long = make({"name": "inserted", "layer": layer, "stages": list(alias.stages), "maps": alias.maps}).eval()
+    assert short.map_kind == long.map_kind == ("class" if alias.maps == "cam" else "attention")
+    assert all(type(layer) is ATTENTION.get(name) for layer in short.head.layers.values())
+    with torch.no_grad():
+        a, b = short(images()), long(images())
+    for field in ("logits", "class_maps", "attention"):
+        assert (getattr(a, field) is None) == (getattr(b, field) is None)
+        if getattr(a, field) is not None:
+            assert torch.equal(getattr(a, field), getattr(b, field))
+
+
+def test_layers_transform_the_stages_they_follow():
+    """Stage s + 1 sees the output of the layer after stage s (not the raw stage output)."""
+    model = make({"name": "cbam", "stages": [-2]}).eval()
+    x = images()
+    with torch.no_grad():
+        raw = model.backbone(x)
+        attended = model.head.layers["3"](raw[3]).output
+        expected = model.head.cam([model.backbone.run_stage(4, attended)])
+        out = model(x)
+    torch.testing.assert_close(out.logits, expected.logits)
+    assert not torch.allclose(out.logits, model.head.cam(raw).logits)
+
+
+class ZeroBlock(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.zeros_like(x)
+
+
+def test_blocks_a_method_inserts_still_apply_under_the_inserted_head():
+    model = make({"name": "se", "stages": [-2]})
+    model.backbone.insert_after(-1, ZeroBlock())  # ADL and EIL insert their blocks this way
+    assert (model(images()).class_maps == 0).all()
 
 
 def attention_parameters(head: torch.nn.Module, spec: dict) -> list[torch.nn.Parameter]:
     """The parameters that shape each head's attention."""
     if spec["name"] in INSERTING:
-        return [p for block in head.blocks for p in block.parameters()]
+        return list(head.layers.parameters())
     if spec["name"] == "ltpa" and spec.get("compatibility") == "dp":
         return [*head.global_fc.parameters(), *head.project.parameters()]
     if spec["name"] == "ltpa":  # pc + softmax: g cancels (see LTPAHead), u shapes the attention
@@ -231,7 +280,9 @@ def test_gradients_reach_the_attention_parameters(spec):
     params = attention_parameters(model.head, spec)
     assert params
     for p in params:
-        assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0
+        # A bias followed by BatchNorm (BAM's convolutions) gets no gradient; every weight does.
+        assert p.grad is not None and torch.isfinite(p.grad).all()
+    assert all(p.grad.abs().sum() > 0 for p in params if p.ndim > 1)
 
 
 @pytest.mark.parametrize("name", SPATIAL)
@@ -247,51 +298,40 @@ def test_spatial_maps_option(name):
     assert as_cam.map_kind == "class" and as_cam(images()).class_maps.shape == (2, 4, 2, 2)
 
 
-def positive_input(channels: int) -> torch.Tensor:
-    return torch.rand(2, channels, 6, 5, generator=torch.Generator().manual_seed(2)) + 0.1
+def test_attention_maps_are_the_layers_spatial_maps():
+    model = make({"name": "residual_attention", "stages": [-3]}).eval()
+    x = images()
+    with torch.no_grad():
+        stage = model.backbone(x)[2]
+        expected = model.head.layers["2"](stage).spatial
+        torch.testing.assert_close(model(x).attention, expected)
 
 
-def test_se_scales_each_channel_by_a_gate():
-    block = make({"name": "se", "stages": [-2]}).head.blocks[0].eval()
-    x = positive_input(256)
-    ratio = block(x) / x
-    assert ((ratio > 0) & (ratio < 1)).all()
-    torch.testing.assert_close(ratio, ratio[:, :, :1, :1].expand_as(ratio))
+def test_unknown_layer_of_the_inserted_head_is_a_registry_error():
+    with pytest.raises(RegistryError, match=r"unknown attention layer 'cbma' \(did you mean 'cbam'"):
+        make({"name": "inserted", "layer": "cbma"})
 
 
-def test_cbam_attention_factorises_into_channel_and_spatial():
-    block = make({"name": "cbam", "stages": [-2]}).head.blocks[0].eval()
-    x = positive_input(256)
-    ratio = block(x) / x  # M_c[c] * M_s[y, x]
-    spatial = block.spatial_map[:, 0]
-    channel = ratio / spatial[:, None]
-    torch.testing.assert_close(channel, channel[:, :, :1, :1].expand_as(channel))
-    assert ((channel > 0) & (channel < 1)).all()
+def test_backbone_that_cannot_run_stagewise_is_a_config_error():
+    class Opaque(Backbone):  # runs_stagewise is False unless a backbone implements run_stage
+        pass
+
+    with pytest.raises(ConfigError, match=r"model\.head: attention layers need a backbone that runs stage"):
+        HEADS.build("se", in_channels=[8, 16], num_classes=2, backbone=Opaque())
 
 
-def test_bam_attention_adds_channel_and_spatial_logits():
-    block = make({"name": "bam", "stages": [-2]}).head.blocks[0].eval()
-    x = positive_input(256)
-    gate = block(x) / x - 1  # sigmoid(M_c[c] + M_s[y, x])
-    channel = torch.logit(gate, eps=1e-7) - torch.logit(block.spatial_map, eps=1e-7)
-    torch.testing.assert_close(channel, channel[:, :, :1, :1].expand_as(channel), rtol=1e-3, atol=1e-3)
-
-
-def test_sk_branch_weights_sum_to_one():
-    block = make({"name": "sk", "stages": [-2]}).head.blocks[0].eval()
-    first, second = block.branches
-    second[0].dilation, second[0].padding = first[0].dilation, first[0].padding
-    second.load_state_dict(first.state_dict())  # identical branches: any convex mix is U_0
-    x = positive_input(256)
-    torch.testing.assert_close(block(x), x + first(x))
-
-
-def test_residual_attention_is_trunk_times_one_plus_mask():
-    block = make({"name": "residual_attention"}).head.blocks[0].eval()
-    x = positive_input(256)
-    mask = block(x) / x - 1
-    assert ((mask > 0) & (mask < 1)).all()
-    torch.testing.assert_close(block.spatial_map, mask.mean(dim=1, keepdim=True))
+def test_inserted_model_compiles_as_one_graph():
+    dynamo = pytest.importorskip("torch._dynamo", reason="torch.compile needs torch._dynamo")
+    if not dynamo.is_dynamo_supported():
+        pytest.skip("torch.compile is not supported on this platform")
+    tiny = BackboneConfig(name="convnet", options={"width": 8, "blocks": 1})
+    model = make({"name": "cbam", "maps": "attention"}, backbone=tiny).eval()
+    x = images(size=(32, 32))
+    compiled = torch.compile(model, fullgraph=True, backend="eager")  # tracing is the test, not codegen
+    with torch.no_grad():
+        out, expected = compiled(x), model(x)
+    torch.testing.assert_close(out.attention, expected.attention)
+    torch.testing.assert_close(out.logits, expected.logits)
 
 
 # ---------------------------------------------------------------- every head
@@ -308,6 +348,14 @@ def test_state_dict_round_trip_reproduces_outputs(name):
     for field in ("logits", "class_maps", "attention", "boxes"):
         if getattr(a, field) is not None:
             torch.testing.assert_close(getattr(b, field), getattr(a, field))
+
+
+@pytest.mark.parametrize("name", HEADS.list())
+def test_no_hooks_on_the_backbone_and_no_tensors_kept_after_forward(name):
+    model = make({"name": name}, backbone=backbone_for(name, TINY))
+    model(images()).logits.sum().backward()
+    hooked = [n for n, m in model.backbone.named_modules() if m._forward_hooks or m._forward_pre_hooks]
+    assert hooked == [] and tensor_attributes(model) == []
 
 
 @pytest.mark.parametrize("name", HEADS.list())
@@ -330,16 +378,14 @@ def test_any_channels_and_input_size(name):
         ({"name": "ltpa", "compatibility": "cos"}, r"model\.head\.compatibility: 'cos'"),
         ({"name": "stn", "transform": "tps"}, r"model\.head\.transform: 'tps'"),
         ({"name": "residual_attention", "resize": "middle"}, r"model\.head\.resize: 'middle'"),
+        ({"name": "se", "maps": "attention"}, r"model\.head\.maps: 'attention' needs spatial maps; 'se'"),
+        ({"name": "cbam", "reduciton": 4}, r"model\.head: unknown option 'reduciton' .*'reduction'"),
+        ({"name": "inserted", "layer": {"name": "sk", "branch": 3}}, r"model\.head\.layer: unknown option"),
     ],
 )
 def test_bad_options_raise_one_line_config_errors(head, message):
     with pytest.raises(ConfigError, match=message):
         make(head)
-
-
-def test_inserting_head_without_backbone_is_a_config_error():
-    with pytest.raises(ConfigError, match="SEHead inserts blocks into a backbone"):
-        HEADS.build("se", in_channels=[64, 128], num_classes=2)
 
 
 # ---------------------------------------------------------------- configs

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from method_inputs import IMAGES, LABELS, NUM_CLASSES
 from torch import nn
 
 import wsol
@@ -32,18 +33,10 @@ from wsol.methods.erasing import keep_below_max_ratio, keep_below_normalized, no
 from wsol.methods.has import HideAndSeek, hide_patches
 from wsol.models import WSOLModel, build_model
 from wsol.models.heads.cam import CAMHead
+from wsol.report.compare import load_run
 from wsol.run_files import RunDir
 
 ROOT = Path(__file__).resolve().parents[1]
-NUM_CLASSES = 3
-IMAGES = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
-LABELS = torch.tensor([0, 2])
-
-
-@pytest.fixture(scope="module")
-def base_model() -> WSOLModel:
-    torch.manual_seed(0)
-    return build_model(ModelConfig(backbone=BackboneConfig(name="resnet10t")), NUM_CLASSES)
 
 
 def set_up(name_or_method, base_model: WSOLModel, seed: int = 1):
@@ -344,7 +337,7 @@ def test_adversarial_erasing_is_cumulative_and_exact():
     images = torch.stack([ramp, 15 - ramp, torch.ones(4, 4)])[None]
     method = AdversarialErasing(erase_threshold=0.5, fill=0.0)
     method.add_stage(channel_stage(0))  # ramp / 15 >= 0.5 on rows 2-3
-    erased = method.erase(images, torch.tensor([0]))
+    erased = method.inputs_for_next(images, torch.tensor([0]))
     expected = images.clone()
     expected[..., 2:, :] = 0
     assert torch.equal(erased, expected)
@@ -354,7 +347,7 @@ def test_adversarial_erasing_is_cumulative_and_exact():
     twice[..., 2:, :] = 0
     twice[..., 0, :] = 0  # 15..12 and then 11, 10, 9, 8 of row 1: >= 7.5 -> rows 0 and 1
     twice[..., 1, :] = 0
-    assert torch.equal(method.erase(images, torch.tensor([0])), twice)
+    assert torch.equal(method.inputs_for_next(images, torch.tensor([0])), twice)
     single = AdversarialErasing(erase_threshold=0.5)
     _, fused = single.localization_map(channel_stage(0), images, torch.tensor([0]))
     torch.testing.assert_close(fused[0], ramp / 15)
@@ -485,6 +478,13 @@ def test_adversarial_erasing_cascade_trains_stages_fuses_maps_and_repeats(tmp_pa
     evaluated = json.loads((tmp_path / "again" / "metrics.json").read_text())
     reported = json.loads((run_dir / "stage_1" / "eval" / "metrics.json").read_text())
     assert evaluated == {**reported, "run": evaluated["run"]}
+    # Without --out the default folder is the stage's own eval/: never replaced unless asked.
+    with pytest.raises(ConfigError, match=r"stage_1/eval already holds evaluation results .*--overwrite"):
+        eval_cli(["checkpoint", str(stage_1_checkpoint), "--no-progress"])
+    assert json.loads((run_dir / "stage_1" / "eval" / "metrics.json").read_text()) == reported
+    # tools/compare.py reads the cascade run folder as its last kept stage's evaluation.
+    compared = load_run(run_dir)
+    assert compared.metrics == reported and compared.config["method.name"] == "adversarial_erasing"
 
     # Same seed, same cascade.
     assert train_cli([str(cascade_config(tmp_path, "b")), "--no-progress"]) == 0
@@ -497,3 +497,9 @@ def test_adversarial_erasing_cascade_trains_stages_fuses_maps_and_repeats(tmp_pa
     stopped = summary(run_dir)
     assert stopped["cascade/stages"] == 1
     assert stopped["test/top1"] == summary(run_dir / "stage_0")["test/top1"]
+
+
+def test_acol_refuses_a_head_that_runs_the_backbone():
+    model = build_model(ModelConfig(BackboneConfig(name="convnet"), {"name": "se"}), 3)
+    with pytest.raises(ConfigError, match="acol needs a head that takes features"):
+        ACoL().setup(model)

@@ -182,8 +182,12 @@ def test_pseudo_box_is_the_largest_8_connected_positive_region() -> None:
 
 
 def test_box_maps_and_psol_maps_are_the_localizers_boxes() -> None:
-    maps = box_maps(torch.tensor([[0.25, 0.0, 0.75, 0.5]]), (4, 4))
-    assert maps[0].tolist() == [[0, 1, 1, 0], [0, 1, 1, 0], [0, 0, 0, 0], [0, 0, 0, 0]]
+    maps = box_maps(torch.tensor([[0.25, 0.0, 0.75, 0.5], [0.0, 0.0, 1.0, 1.0]]), (4, 4))
+    assert (maps[0] > 0).int().tolist() == [[0, 1, 1, 0], [0, 1, 1, 0], [0, 0, 0, 0], [0, 0, 0, 0]]
+    assert ((maps[maps > 0] >= 1) & (maps[maps > 0] <= 2)).all()
+    whole = maps[1]  # the whole image: not constant; depth 1/8 at the border, 3/8 at the centre
+    assert (whole > 0).all() and whole.max() == 2 == whole[1:3, 1:3].min()
+    torch.testing.assert_close(whole[0], torch.full((4,), 1 + 1 / 3))
     model, method = model_for(BackboneConfig(name="resnet10t")), PSOL()
     method.setup(model)
     assert model.localizer.backbone is not model.backbone

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -14,10 +15,12 @@ from wsol.metrics import METRICS
 from wsol.metrics.mask_accuracy import MaskAccuracy
 from wsol.metrics.masks import (
     exact_pxap,
+    mask_histograms,
     mask_label_map,
     pixel_iou,
     pxap,
     pxap_bin_edges,
+    resize_nearest,
     score_histograms,
     score_value_counts,
 )
@@ -141,9 +144,84 @@ def test_merged_shards_equal_a_single_pass():
 def test_bad_masks_name_the_image():
     accumulator = METRICS.build({"name": "pxap"})
     assert accumulator.requires == frozenset({"masks"})
-    wrong = Sample(image_id="oi/x.jpg", image=None, label=0, size=(40, 30), mask=np.zeros((40, 30), np.uint8))
-    with pytest.raises(DataError, match=r"oi/x\.jpg: mask is \(40, 30\)"):
+    flat = Sample(image_id="oi/x.jpg", image=None, label=0, size=(40, 30), mask=np.zeros(40, np.uint8))
+    with pytest.raises(DataError, match=r"oi/x\.jpg: mask is \(40,\)"):
+        accumulator.update([np.zeros((7, 7))], [flat])
+    ignore = np.zeros((15, 20), np.uint8)
+    wrong = Sample("oi/z.jpg", None, 0, size=(40, 30), mask=np.zeros((30, 40), np.uint8), ignore=ignore)
+    with pytest.raises(DataError, match=r"oi/z\.jpg: ignore is \(15, 20\), the mask \(30, 40\)"):
         accumulator.update([np.zeros((7, 7))], [wrong])
     missing = Sample(image_id="oi/y.jpg", image=None, label=0, size=(40, 30))
     with pytest.raises(DataError, match=r"oi/y\.jpg: no object mask"):
         accumulator.update([np.zeros((7, 7))], [missing])
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.integers(0, 2**32 - 1),
+    st.sampled_from([0.001, 0.01, 0.05, 0.3]),
+    st.sampled_from([np.float64, np.float32]),
+)
+def test_score_histograms_equal_numpy_histograms(seed, interval, dtype):
+    """The one-pass binning equals np.histogram, with scores on the edges, at 1.0, outside and NaN."""
+    rng = np.random.default_rng(seed)
+    edges = pxap_bin_edges(cam_thresholds(interval))
+    scores = rng.random((17, 23))
+    on_edges = rng.random(scores.shape) < 0.3
+    specials = np.append(edges, [-0.5, np.nextafter(1.0, 0.0), 3.5, np.nan])
+    scores[on_edges] = rng.choice(specials, on_edges.sum())
+    scores = scores.astype(dtype)
+    labels = rng.choice(np.array([0, 1, 255], dtype=np.uint8), scores.shape)
+    pos, neg = score_histograms(scores, labels, edges)
+    assert np.array_equal(pos, np.histogram(scores[labels == 1], bins=edges)[0])
+    assert np.array_equal(neg, np.histogram(scores[labels == 0], bins=edges)[0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 700), st.integers(1, 700), st.sampled_from([7, 100, 224, 301]), st.integers(0, 2**31))
+def test_resize_nearest_picks_the_pixels_opencv_picks(height, width, resolution, seed):
+    import cv2
+
+    values = np.random.default_rng(seed).permutation(height * width).reshape(height, width).astype(np.float32)
+    expected = cv2.resize(values, (resolution, resolution), interpolation=cv2.INTER_NEAREST)
+    assert np.array_equal(resize_nearest(values, (resolution, resolution)), expected)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 90), st.integers(1, 90), st.booleans(), st.integers(0, 2**31))
+def test_mask_histograms_equal_histograms_of_the_label_map(height, width, with_ignore, seed):
+    """The fused pass (sampling masks while binning) equals label map + histograms."""
+    rng = np.random.default_rng(seed)
+    mask = (rng.random((height, width)) < 0.4).astype(np.uint8)
+    ignore = rng.random((height, width)) < 0.3 if with_ignore else None
+    scoremap = rng.random((32, 32))
+    edges = pxap_bin_edges(cam_thresholds(0.01))
+    fused = mask_histograms(scoremap, mask, ignore, edges)
+    labels = mask_label_map(mask, ignore, 32)
+    for got, expected in zip(fused, score_histograms(scoremap, labels, edges), strict=True):
+        assert np.array_equal(got, expected)
+    assert sum(h.sum() for h in fused) == np.count_nonzero(labels != 255)
+
+
+def test_masks_at_another_resolution_go_straight_to_the_grid():
+    """wsolevaluation's get_mask: nearest resize of the mask file to 224 x 224, whatever the image size."""
+    rng = np.random.default_rng(0)
+    mask = (rng.random((37, 53)) > 0.6).astype(np.uint8)
+    scoremap = rng.random((224, 224))
+    direct = METRICS.build({"name": "pxap", "input_maps": "prepared"})
+    direct.update([scoremap], [Sample("a.jpg", None, 0, size=(500, 333), mask=mask)])
+    expected = METRICS.build({"name": "pxap", "input_maps": "prepared"})
+    grid = cv2.resize(mask.astype(np.float32), (224, 224), interpolation=cv2.INTER_NEAREST) > 0.5
+    expected.update([scoremap], [Sample("a.jpg", None, 0, size=(224, 224), mask=grid.astype(np.uint8))])
+    assert direct.compute()["pxap"] == expected.compute()["pxap"]
+
+
+def test_constant_prepared_maps_are_counted():
+    mask = np.zeros((8, 8), np.uint8)
+    mask[2:5, 2:5] = 1
+    accumulator = METRICS.build({"name": "pxap", "input_maps": "prepared", "resolution": 8})
+    maps = [np.zeros((8, 8)), np.full((8, 8), 0.4), np.linspace(0, 1, 64).reshape(8, 8)]
+    targets = [Sample(f"{i}.jpg", None, 0, size=(8, 8), mask=mask) for i in range(3)]
+    accumulator.update(maps, targets)
+    out = accumulator.compute()
+    assert (out["n_constant_maps"], out["n_nan_maps"], out["n_images"]) == (2, 0, 3)

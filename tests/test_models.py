@@ -76,15 +76,40 @@ def test_insert_after_applies_block():
     assert (after[-1] >= 0).all() and "inserted.4_1" in dict(backbone.named_modules())
 
 
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        BackboneConfig(name="convnet", options={"width": 8, "blocks": 1}),
+        TINY,
+        BackboneConfig(name="resnet10t", stride_one_stages=[-1], feature_stage=-2),
+        BackboneConfig(name="efficientnet_lite0", feature_stage=-2),
+        BackboneConfig(name="mobilenetv3_small_050"),
+    ],
+    ids=lambda cfg: f"{cfg.name}{cfg.feature_stage}",
+)
+def test_running_the_stages_in_turn_gives_the_features(cfg):
+    backbone = create_backbone(cfg).eval()
+    x = torch.randn(1, 3, 64, 48)
+    with torch.no_grad():
+        features, y = [], x
+        for stage in range(len(backbone.channels)):
+            y = backbone.run_stage(stage, y)
+            features.append(y)
+        expected = backbone(x)
+    assert backbone.runs_stagewise and len(features) == len(expected) == len(backbone.channels)
+    for got, want in zip(features, expected, strict=True):
+        assert torch.equal(got, want)
+
+
 def test_backbone_errors():
     with pytest.raises(ConfigError, match=r"unknown backbone 'resnt18' \(did you mean"):
         create_backbone(BackboneConfig(name="resnt18"))
     with pytest.raises(ConfigError, match="feature_stage: 9 out of range"):
         create_backbone(BackboneConfig(name="resnet18", feature_stage=9))
-    with pytest.raises(ConfigError, match="checkpoint not found"):
-        create_backbone(BackboneConfig(name="resnet18", pretrained="/nonexistent.pth"))
+    with pytest.raises(ConfigError, match="checkpoint: file not found"):
+        create_backbone(BackboneConfig(name="resnet18", weights="checkpoint", checkpoint="/nonexistent.pth"))
     with pytest.raises(ConfigError, match="holds efficientnet_lite0 weights"):
-        create_backbone(BackboneConfig(name="resnet18", pretrained="efficientnet_lite0_package"))
+        create_backbone(BackboneConfig(name="resnet18", weights="efficientnet_lite0_package"))
 
 
 def test_packaged_efficientnet_weights_classify_a_cat(tmp_path, monkeypatch):
@@ -101,7 +126,7 @@ def test_packaged_efficientnet_weights_classify_a_cat(tmp_path, monkeypatch):
     )
     assert all(k.startswith(("conv_head", "bn2", "classifier")) for k in missing.missing_keys)
     backbone = create_backbone(
-        BackboneConfig(name="efficientnet_lite0", pretrained="efficientnet_lite0_package")
+        BackboneConfig(name="efficientnet_lite0", weights="efficientnet_lite0_package")
     )
     backbone.eval()
     image = transform.resize(data.chelsea(), (224, 224), anti_aliasing=True)
@@ -138,4 +163,4 @@ def test_convnet_backbone_options():
     with pytest.raises(ConfigError, match=r"unknown option 'widht' for convnet \(did you mean 'width'"):
         create_backbone(BackboneConfig(name="convnet", options={"widht": 8}))
     with pytest.raises(ConfigError, match="no pretrained weights"):
-        create_backbone(BackboneConfig(name="convnet", pretrained="timm"))
+        create_backbone(BackboneConfig(name="convnet", weights="timm"))

@@ -115,4 +115,3 @@ def test_missing_part_mask_names_the_image() -> None:
     t.part_masks = {}
     with pytest.raises(DataError, match=r"bird\.jpg: no 'cue' part mask"):
         PartialHighlighting().update([np.ones((16, 16))], [t])
-

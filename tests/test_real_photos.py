@@ -25,7 +25,7 @@ from wsol.methods.pc1_center import PC1Center, centered
 from wsol.models import build_model
 
 REPO = Path(__file__).resolve().parents[1]
-TINY = {"name": "resnet10t", "pretrained": False}
+TINY = {"name": "resnet10t", "weights": "none"}
 
 
 class Logits(torch.nn.Module):

@@ -175,8 +175,13 @@ def test_inserted_blocks_see_the_patch_map() -> None:
 
 # --- explainers on token layers ----------------------------------------------------------
 
-ORACLE = {"gradcam": GradCAM, "hirescam": HiResCAM, "xgradcam": XGradCAM, "layercam": LayerCAM,
-          "gradcampp": GradCAMPlusPlus}
+ORACLE = {
+    "gradcam": GradCAM,
+    "hirescam": HiResCAM,
+    "xgradcam": XGradCAM,
+    "layercam": LayerCAM,
+    "gradcampp": GradCAMPlusPlus,
+}
 
 
 @pytest.fixture(scope="module")

@@ -177,7 +177,8 @@ def test_collate_stacks_fixed_keys_and_lists_the_rest():
     assert batch["num_skipped"] == 0
     skipped = collate_samples([None, with_gt, None])
     assert skipped["num_skipped"] == 2 and skipped["image"].shape[0] == 1 and skipped["index"].tolist() == [0]
-    assert collate_samples([None])["index"].numel() == 0
+    with pytest.raises(DataError, match=r"^all 2 samples of a batch were skipped as unreadable"):
+        collate_samples([None, None])
 
 
 class _Repeated(WSOLDataset):

@@ -113,8 +113,29 @@ def test_masks_of_another_size_are_resized_nearest(tmp_path: Path) -> None:
     _mask(tmp_path / "m.png", big)
     record = ImageRecord("i.png", 0, (8, 8), mask_paths=["m.png"])
     write_split_metadata(tmp_path / "metadata" / "test", [record])
-    mask = WSOLEvalDataset(str(tmp_path), "test").load_target(0).mask
+    mask = WSOLEvalDataset(str(tmp_path), "test", mask_resize="image").load_target(0).mask
     assert mask.shape == (8, 8) and mask[:4, :4].all() and mask.sum() == 16
+    direct = WSOLEvalDataset(str(tmp_path), "test")  # default: as wsolevaluation, straight to the grid
+    np.testing.assert_array_equal(direct.load_target(0).mask, big)
+    assert direct.load_sample(0).mask.shape == (8, 8)  # training samples stay aligned with the image
+    with pytest.raises(ConfigError, match="mask_resize"):
+        WSOLEvalDataset(str(tmp_path), "test", mask_resize="nearest")
+
+
+def test_masks_without_images_or_sizes(tmp_path: Path) -> None:
+    """OpenImages as published: empty image_sizes.txt, ids with extensions, masks only (no images)."""
+    mask, ignore = np.zeros((10, 12), bool), np.zeros((10, 12), bool)
+    mask[2:6, 3:7], ignore[1:8, 2:9] = True, True
+    _mask(tmp_path / "test" / "c" / "a_m0.png", mask)
+    _mask(tmp_path / "test" / "c" / "a_ignore.png", ignore)
+    paths = {"mask_paths": ["test/c/a_m0.png"], "ignore_path": "test/c/a_ignore.png"}
+    record = ImageRecord("test/c/a.jpg", 0, None, **paths)
+    write_split_metadata(tmp_path / "metadata" / "test", [record])
+    (tmp_path / "metadata" / "test" / "image_sizes.txt").write_text("")
+    target = WSOLEvalDataset(str(tmp_path), "test").load_target(0)
+    assert target.size == (12, 10) and target.image_id == "test/c/a.jpg"
+    np.testing.assert_array_equal(target.mask, mask)
+    np.testing.assert_array_equal(target.ignore, ignore & ~mask)
 
 
 def test_extra_files_and_class_names_round_trip(tmp_path: Path) -> None:

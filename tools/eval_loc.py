@@ -9,7 +9,9 @@ evaluates val and test with every metric the dataset has ground truth for, carri
 threshold chosen on val to test, prints a table and writes ``metrics.json``,
 ``per_image.csv``, ``overlays.png`` (and ``overlays/``, one PNG per image) and
 ``curves.png`` into DIR (default: ``runs/NAME/eval``, ``eval_<explainer>`` or
-``eval_<baseline>``). The model is rebuilt as ``wsol.load_model`` does: a cascade stage
+``eval_<baseline>``). Results already in DIR (the training run's own ``eval/``, say) are
+never replaced unless ``--overwrite`` is given; overrides may not change the architecture
+the checkpoint was trained with. The model is rebuilt as ``wsol.load_model`` does: a cascade stage
 comes with its earlier stages, so the numbers are those the run reported. ``--baseline
 center`` scores a centred Gaussian map instead of the model's (the model still
 classifies); with W&B on, the same as a run of job type ``eval`` (docs/comparing.md).
@@ -23,7 +25,8 @@ From saved score maps, like wsolevaluation's ``evaluation.py``::
         [--mask-root DIR] [--interval 0.01] [--out DIR]
 
 reads ``DIR/<image_id without extension>.npy`` (224 x 224 maps in [0, 1]) and writes
-``metrics.json`` into the ``--out`` folder (default: the current directory). Every path
+``metrics.json`` into the ``--out`` folder (default: the current directory; an existing
+``metrics.json`` there needs ``--overwrite``). Every path
 is relative to the current directory.
 
 Class-agnostic maps of a folder of unlabelled photos (no ground truth, nothing scored)::
@@ -72,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     ckpt.add_argument(
         "--out", type=Path, help="output folder (default: <run>/eval[_<explainer or baseline>])"
     )
+    ckpt.add_argument("--overwrite", action="store_true", help="replace results already in the output folder")
     ckpt.add_argument("--no-progress", action="store_true")
     maps = modes.add_parser(
         "scoremaps", help="score saved <image_id>.npy maps against wsolevaluation metadata"
@@ -82,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     maps.add_argument("--mask-root", type=Path, help="folder the mask paths in localization.txt are under")
     maps.add_argument("--interval", type=float, default=0.01, help="cam_curve_interval")
     maps.add_argument("--out", type=Path, default=Path("."), help="output folder for metrics.json")
+    maps.add_argument("--overwrite", action="store_true", help="replace a metrics.json already in --out")
     maps.add_argument("--no-progress", action="store_true")
     folder = modes.add_parser("folder", help="write class-agnostic maps of a folder of unlabelled images")
     folder.add_argument("source", type=Path, help="a wsol checkpoint (.pth) or a config (.yaml)")
@@ -106,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
             num_overlays=args.overlays,
             cache=args.cache,
             progress=progress,
+            overwrite=args.overwrite,
         )
         evaluate_checkpoint(job)
         return 0
@@ -115,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"wrote {len(written)} maps to {args.out}")
         return 0
+    run_files.refuse_to_overwrite(args.out, args.overwrite)
     job = ScoremapEval(
         args.scoremaps, args.metadata, args.split, args.mask_root, args.interval, progress=progress
     )

@@ -11,7 +11,8 @@ other keys are keyword arguments, checked against the member's signature::
 
     head = HEADS.build({"name": "cam", "pooling": "gap"}, in_channels=512, num_classes=10)
 
-Unknown names and unknown keyword arguments raise errors that list close matches.
+Unknown names, unknown keyword arguments and values outside an option's ``Literal[...]``
+annotation raise one-line errors that list close matches (:meth:`Registry.check`).
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ import importlib
 import inspect
 import pkgutil
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar, get_args, get_origin, get_type_hints
 
-from wsol.errors import ConfigError, RegistryError, did_you_mean
+from wsol.errors import ConfigError, RegistryError, check_choice, did_you_mean
 
 T = TypeVar("T", bound=Callable[..., Any])
 
@@ -86,19 +87,38 @@ class Registry(Generic[T]):
         ``num_classes``); they are passed only if the member's signature accepts them.
         ``key`` is the config path used in error messages (e.g. ``"model.head"``).
         """
+        ctor, options = self.check(cfg, key)
+        accepted = _accepted_kwargs(ctor)
+        if accepted is not None:
+            context = {k: v for k, v in context.items() if k in accepted}
+        return ctor(**context, **options)
+
+    def check(self, cfg: Mapping[str, Any] | str, key: str = "") -> tuple[T, dict[str, Any]]:
+        """The member and options of ``cfg``, checked without building anything.
+
+        Raises :class:`ConfigError` naming ``key`` for a missing or unknown name, an
+        option the member's signature does not accept, or a value outside an option's
+        ``Literal[...]`` annotation. The config loader calls this for every registry
+        spec of a run config, so such mistakes surface when the config loads.
+        """
         spec = {"name": cfg} if isinstance(cfg, str) else dict(cfg)
         where = f"{key}: " if key else ""
         if "name" not in spec:
             raise ConfigError(f"{where}missing 'name' of the {self.kind}")
-        ctor = self.get(spec.pop("name"))
+        try:
+            ctor = self.get(spec.pop("name"))
+        except RegistryError as err:
+            raise RegistryError(f"{where}{err}") from None
         accepted = _accepted_kwargs(ctor)
         if accepted is not None:
             for arg in spec:
                 if arg not in accepted:
                     hint = did_you_mean(arg, accepted)
                     raise ConfigError(f"{where}unknown option {arg!r} for {self.kind} {ctor.__name__}{hint}")
-            context = {k: v for k, v in context.items() if k in accepted}
-        return ctor(**context, **spec)
+        for arg, choices in _literal_options(ctor).items():
+            if arg in spec:
+                check_choice(spec[arg], choices, f"{key or self.kind}.{arg}")
+        return ctor, spec
 
     def __contains__(self, name: object) -> bool:
         self._load()
@@ -121,3 +141,13 @@ def _accepted_kwargs(ctor: Callable[..., Any]) -> list[str] | None:
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
         return None
     return [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
+def _literal_options(ctor: Callable[..., Any]) -> dict[str, tuple[Any, ...]]:
+    """``{option: allowed values}`` for the options of ``ctor`` annotated ``Literal[...]``."""
+    target = ctor.__init__ if inspect.isclass(ctor) else ctor
+    try:
+        hints = get_type_hints(target)
+    except Exception:  # unresolvable forward references: no value checks, as before
+        return {}
+    return {name: get_args(hint) for name, hint in hints.items() if get_origin(hint) is Literal}

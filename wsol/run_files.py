@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from wsol.errors import ConfigError
+
 # The evaluation folder.
 METRICS = "metrics.json"  # every number and curve, keys "<split>/<result key>"
 PER_IMAGE = "per_image.csv"  # one row per test image
@@ -78,3 +80,14 @@ class RunDir:
         """The stage folders of a cascade run, in stage order (empty for a plain run)."""
         found = [(RunDir(p).stage_index(), RunDir(p)) for p in self.root.glob("stage_*") if p.is_dir()]
         return [run for k, run in sorted((k, r) for k, r in found if k is not None)]
+
+
+def refuse_to_overwrite(folder: Path, overwrite: bool) -> None:
+    """A :class:`~wsol.errors.ConfigError` if ``folder`` already holds evaluation results
+    (``metrics.json``) and ``overwrite`` is false: evaluations never replace earlier ones
+    unless asked to."""
+    if not overwrite and (Path(folder) / METRICS).exists():
+        raise ConfigError(
+            f"{folder} already holds evaluation results ({METRICS}); "
+            "choose another folder with --out DIR or pass --overwrite to replace them"
+        )

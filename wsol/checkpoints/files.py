@@ -17,13 +17,12 @@ from typing import Any
 
 import torch
 
-from wsol.errors import CheckpointError, ConfigError
+from wsol.errors import CheckpointError
 from wsol.run_files import BEST
 from wsol.utils.atomic import atomic_torch_save
 
 log = logging.getLogger(__name__)
 EPOCH_FILE = re.compile(r"epoch_(\d+)\.pth$")
-CHECKPOINT_CHOICES = ("last", "best")  # values of eval.checkpoint
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
@@ -73,16 +72,8 @@ def load_latest(directory: Path) -> dict[str, Any] | None:
     return None
 
 
-def check_checkpoint_choice(choice: str) -> None:
-    """Reject an ``eval.checkpoint`` value other than ``last`` or ``best``."""
-    if choice not in CHECKPOINT_CHOICES:
-        known = ", ".join(map(repr, CHECKPOINT_CHOICES))
-        raise ConfigError(f"eval.checkpoint: unknown choice {choice!r} (known: {known})")
-
-
 def load_evaluated(directory: Path, choice: str) -> dict[str, Any]:
     """The checkpoint ``eval.checkpoint`` names: ``last`` (newest epoch) or ``best`` (``best.pth``)."""
-    check_checkpoint_choice(choice)
     state = load_checkpoint(directory / BEST) if choice == "best" else load_latest(directory)
     if state is None:
         raise CheckpointError(f"no epoch checkpoint in {directory}")

@@ -19,7 +19,7 @@ from typing import Any
 from torch import nn
 
 from wsol.checkpoints.files import load_checkpoint, load_evaluated
-from wsol.config import RunConfig, load_config
+from wsol.config import RunConfig, load_checkpoint_config, load_config
 from wsol.config.schema import ModelConfig
 from wsol.methods import METHODS
 from wsol.methods.base import CascadeMethod
@@ -29,10 +29,11 @@ from wsol.run_files import RunDir
 
 
 def load_model(path: str | os.PathLike, overrides: Sequence[str] = ()) -> Localizer:
-    """The model of the wsol checkpoint ``path`` (config ``overrides`` applied), on CPU, in eval mode."""
+    """The model of the wsol checkpoint ``path`` (config ``overrides`` applied; they may not
+    change its architecture, see :func:`wsol.config.load_checkpoint_config`), on CPU, in eval mode."""
     path = Path(path)
     state = load_checkpoint(path)
-    cfg = load_config(None, list(overrides), base=state["config"])
+    cfg = load_checkpoint_config(state["config"], list(overrides))
     return localizer_from_state(state, cfg, RunDir.of_checkpoint(path))
 
 
@@ -55,7 +56,8 @@ def model_from_state(cfg: ModelConfig, state: dict[str, Any]) -> WSOLModel:
 
 def without_pretrained(cfg: ModelConfig) -> ModelConfig:
     """``cfg`` with no pretrained weights to fetch (the weights come from a checkpoint)."""
-    return dataclasses.replace(cfg, backbone=dataclasses.replace(cfg.backbone, pretrained="false"))
+    backbone = dataclasses.replace(cfg.backbone, weights="none", checkpoint=None)
+    return dataclasses.replace(cfg, backbone=backbone)
 
 
 def load_stage(stage: RunDir, choice: str) -> nn.Module:

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from wsol.errors import DataError
+
 STACKED = ("image", "label", "index")
 
 
@@ -24,14 +26,19 @@ def collate_samples(batch: Sequence[dict[str, Any] | None]) -> dict[str, Any]:
     Variable-size ground truth (``boxes``, ``fixations``, ``mask``, ``labels``, ...) stays
     a list with one entry per sample, ``None`` where a sample lacks the key. ``None``
     items (samples a dataset skipped under ``skip_bad_samples``) are dropped and counted
-    in ``num_skipped``; a batch whose samples were all skipped holds only ``index``
-    (empty) and ``num_skipped``.
+    in ``num_skipped``, which the training and evaluation loops add up and log (a
+    dataset's own counts stay in the worker process that loaded the sample). A batch
+    whose samples were all skipped is a :class:`~wsol.errors.DataError`: there is
+    nothing to train or score, and so many unreadable samples in a row mean the data
+    is broken rather than a few files.
     """
     items = [item for item in batch if item is not None]
-    out: dict[str, Any] = {"num_skipped": len(batch) - len(items)}
     if not items:
-        out["index"] = torch.zeros(0, dtype=torch.long)
-        return out
+        raise DataError(
+            f"all {len(batch)} samples of a batch were skipped as unreadable (skip_bad_samples); "
+            "the warnings above name the files"
+        )
+    out: dict[str, Any] = {"num_skipped": len(batch) - len(items)}
     for key in dict.fromkeys(k for item in items for k in item):
         values = [item.get(key) for item in items]
         if key == "image":

@@ -57,6 +57,7 @@ class ImageRecord:
         label: class index.
         size: ``(width, height)`` from ``image_sizes.txt``, or None if the split has none.
         boxes: ``[x0, y0, x1, y1]`` inclusive pixel boxes.
+        box_lines: ``"<localization.txt path>:<line>"`` of each box, for messages.
         mask_paths: instance mask paths (relative to the mask root).
         ignore_path: ignore-region mask path, ``""`` if none.
         part_paths: part name -> mask path.
@@ -67,6 +68,7 @@ class ImageRecord:
     label: int
     size: tuple[int, int] | None = None
     boxes: list[tuple[float, float, float, float]] = field(default_factory=list)
+    box_lines: list[str] = field(default_factory=list, compare=False, repr=False)
     mask_paths: list[str] = field(default_factory=list)
     ignore_path: str = ""
     part_paths: dict[str, str] = field(default_factory=dict)
@@ -237,6 +239,7 @@ def _read_localization(path: Path, by_id: dict[str, ImageRecord]) -> str:
         if not (0 <= x0 <= x1 and 0 <= y0 <= y1):
             raise DataError(f"{where}: box {coords} is not 0 <= x0 <= x1, 0 <= y0 <= y1")
         by_id[image_id].boxes.append((x0, y0, x1, y1))
+        by_id[image_id].box_lines.append(where)
     _require_all(path, by_id, lambda r: bool(r.boxes), "boxes")
     return "boxes"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +13,8 @@ from tqdm import tqdm
 
 from wsol.methods.base import Method
 from wsol.utils.precision import autocast
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -52,11 +55,16 @@ class Optimisation:
 def train_one_epoch(
     opt: Optimisation, loader: Iterable[dict[str, Any]], epoch: int, progress: bool = True
 ) -> dict[str, float]:
-    """Train for one pass over ``loader``; return mean loss and top-1 accuracy (%)."""
+    """Train for one pass over ``loader``; return mean loss and top-1 accuracy (%).
+
+    Samples that the dataset skipped as unreadable (``skip_bad_samples``, counted per batch
+    by :func:`~wsol.data.collate.collate_samples`) are added up and logged once per epoch.
+    """
     opt.model.train()
-    total_loss, correct, seen = 0.0, 0, 0
+    total_loss, correct, seen, skipped = 0.0, 0, 0, 0
     bar = tqdm(loader, desc=f"epoch {epoch}", leave=False, disable=not progress, dynamic_ncols=True)
     for batch in bar:
+        skipped += batch.get("num_skipped", 0)
         images = batch["image"].to(opt.device, non_blocking=True)
         labels = batch["label"].to(opt.device, non_blocking=True)
         loss, right = opt.step(images, labels)
@@ -65,4 +73,6 @@ def train_one_epoch(
         correct += right
         seen += n
         bar.set_postfix(loss=f"{total_loss / seen:.3f}", top1=f"{100 * correct / seen:.1f}")
+    if skipped:
+        log.warning("epoch %d: %d unreadable samples skipped", epoch, skipped)
     return {"loss": total_loss / max(seen, 1), "top1": 100.0 * correct / max(seen, 1)}

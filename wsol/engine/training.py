@@ -20,7 +20,6 @@ from torch.utils.data import DataLoader
 
 from wsol import keys
 from wsol.checkpoints.files import (
-    check_checkpoint_choice,
     epoch_checkpoints,
     load_evaluated,
     load_latest,
@@ -29,6 +28,7 @@ from wsol.checkpoints.files import (
 from wsol.config import RunConfig, save_config, to_dict
 from wsol.data.dataset import WSOLDataset
 from wsol.data.loaders import build_dataset, build_loader
+from wsol.data.validate import validate_run
 from wsol.engine.optim import build_optimizer, build_scheduler
 from wsol.engine.trainer import Optimisation, train_one_epoch
 from wsol.errors import ConfigError
@@ -97,7 +97,6 @@ def run_training(
 
 def prepare(cfg: RunConfig, method: Method, resume: bool) -> TrainingRun:
     """Seed, build data, model and optimizer (in this order: it fixes the RNG streams), restore."""
-    check_checkpoint_choice(cfg.eval.checkpoint)
     info = dist_info()
     init_distributed(info)
     device = select_device(cfg.device, info)
@@ -107,12 +106,13 @@ def prepare(cfg: RunConfig, method: Method, resume: bool) -> TrainingRun:
         raise ConfigError(
             f"name: {run.root} already holds checkpoints; pass --resume or choose another name="
         )
-    if info.is_main:
-        save_config(cfg, run.config)
     seed_everything(derive_seed(cfg.seed, info.rank))
 
     train_set = build_dataset(cfg, cfg.data.train_split, train=True)
     val_set = build_dataset(cfg, cfg.data.val_split, train=False)
+    validate_run(cfg, {cfg.data.train_split: train_set, cfg.data.val_split: val_set})  # every split, now
+    if info.is_main:
+        save_config(cfg, run.config)
     generator = torch.Generator()
     train_loader = build_loader(train_set, cfg, True, info, generator)
     val_loader = build_loader(val_set, cfg, False, info)
@@ -141,6 +141,7 @@ def restore(run: TrainingRun) -> None:
     """Continue from the newest readable epoch checkpoint, if there is one."""
     state = load_latest(run.run.checkpoints)
     if state is None:
+        log.warning("--resume: no checkpoint in %s yet; starting at epoch 0", run.run.checkpoints)
         return
     run.model.load_state_dict(state["model"])
     run.opt.optimizer.load_state_dict(state["optimizer"])
@@ -170,6 +171,8 @@ def run_epoch(run: TrainingRun, epoch: int, tracker: RunTracker, progress: bool)
     if info.enabled:
         run.train_loader.sampler.set_epoch(epoch)
     stats = train_one_epoch(run.opt, run.train_loader, epoch, progress and info.is_main)
+    if epoch == cfg.optim.epochs - 1:
+        fit_method(run)
     localize = epoch == cfg.optim.epochs - 1 or (
         cfg.eval.every_n_epochs > 0 and (epoch + 1) % cfg.eval.every_n_epochs == 0
     )
@@ -191,6 +194,17 @@ def run_epoch(run: TrainingRun, epoch: int, tracker: RunTracker, progress: bool)
     if info.is_main:
         save_checkpoints(run, epoch, is_best)
     barrier()  # no rank reads best.pth before rank 0 has written it
+
+
+def fit_method(run: TrainingRun) -> None:
+    """A method with dataset statistics (``fit(model, images)``: PC1, PSOL) fits them exactly on
+    the training split after the last epoch, so the last checkpoint holds them. Images come with
+    the eval transform, every image on every rank (the ranks' statistics agree)."""
+    if not run.opt.method.fits_statistics:
+        return
+    dataset = build_dataset(run.cfg, run.cfg.data.train_split, train=False)
+    loader = build_loader(dataset, run.cfg, False, DistInfo())
+    run.opt.method.fit(run.model, (batch["image"].to(run.opt.device, non_blocking=True) for batch in loader))
 
 
 def validate(run: TrainingRun, localize: bool, progress: bool) -> dict[str, Any]:

@@ -9,14 +9,15 @@ from typing import Any
 
 import numpy as np
 
+from wsol import run_files
 from wsol.checkpoints.files import load_checkpoint
 from wsol.checkpoints.loading import localizer_from_state
-from wsol.config import load_config, to_dict
+from wsol.config import load_checkpoint_config, to_dict
 from wsol.evaluation.maps import MapSource
 from wsol.evaluation.protocol import EvalContext, evaluate_and_report
 from wsol.report.summary import format_summary
 from wsol.report.tracking import RunTracker
-from wsol.run_files import RunDir
+from wsol.run_files import RunDir, refuse_to_overwrite
 from wsol.utils.distributed import dist_info, init_distributed, select_device
 
 
@@ -25,7 +26,10 @@ class CheckpointEval:
     """What to evaluate: a checkpoint, config overrides, and where maps come from and results go.
 
     ``out_dir`` defaults to ``<run>/eval``, ``<run>/eval_<explainer>`` or
-    ``<run>/eval_<baseline>``. ``cache`` (a folder) keeps every batch's contribution, so an
+    ``<run>/eval_<baseline>``; a folder that already holds results (e.g. the training run's
+    own ``eval/``) is an error unless ``overwrite``. ``overrides`` may not change the
+    architecture the checkpoint was trained with (:func:`wsol.config.load_checkpoint_config`).
+    ``cache`` (a folder) keeps every batch's contribution, so an
     evaluation that was killed continues where it stopped (:mod:`wsol.evaluation.cache`).
     """
 
@@ -37,6 +41,7 @@ class CheckpointEval:
     num_overlays: int | None = None
     cache: Path | None = None
     progress: bool = True
+    overwrite: bool = False
 
 
 def evaluate_checkpoint(job: CheckpointEval) -> dict[str, Any]:
@@ -48,16 +53,19 @@ def evaluate_checkpoint(job: CheckpointEval) -> dict[str, Any]:
     configured otherwise). Under torchrun each rank evaluates a shard and all ranks return
     the merged numbers.
     """
+    source_name = job.baseline or job.explainer
+    out_dir = job.out_dir or RunDir.of_checkpoint(job.checkpoint).root / (
+        f"eval_{source_name}" if source_name else run_files.EVAL
+    )
+    refuse_to_overwrite(out_dir, job.overwrite)
     state = load_checkpoint(job.checkpoint)
-    cfg = load_config(None, list(job.overrides), base=state["config"])
+    cfg = load_checkpoint_config(state["config"], list(job.overrides))
     info = dist_info()
     init_distributed(info)
     device = select_device(cfg.device, info)
     localizer = localizer_from_state(state, cfg, RunDir.of_checkpoint(job.checkpoint)).to(device)
     explainer: Mapping[str, Any] | None = {"name": job.explainer} if job.explainer else cfg.eval.explainer
     source = MapSource(localizer.model, localizer.method, explainer, job.baseline)
-    default = f"eval_{source.label}" if (job.baseline or job.explainer) else "eval"
-    out_dir = job.out_dir or RunDir.of_checkpoint(job.checkpoint).root / default
     tracker = RunTracker(cfg, out_dir, job_type="eval", enabled=info.is_main)
     cache = None
     if job.cache is not None:

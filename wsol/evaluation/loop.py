@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,8 @@ from wsol.evaluation.cache import EvalCache
 from wsol.evaluation.maps import MapFn
 from wsol.metrics.base import MetricAccumulator
 from wsol.utils.distributed import gather_objects
+
+log = logging.getLogger(__name__)
 
 BatchCallback = Callable[[dict[str, Any], Tensor, Tensor | None], None]
 
@@ -50,15 +53,18 @@ def evaluate(map_fn: MapFn, stream: Stream, device: torch.device, progress: bool
     and accumulator states are then gathered and merged in rank order on every rank, so
     every rank returns the numbers of a single-process pass.
     """
-    correct, seen = 0, 0
+    correct, seen, skipped = 0, 0, 0
     batches = tqdm(stream.loader, desc=stream.desc, leave=False, disable=not progress, dynamic_ncols=True)
     step = _cached_step if stream.cache is not None else _plain_step
     scratch = [copy.deepcopy(metric) for metric in stream.metrics] if stream.cache is not None else []
     for index, batch in enumerate(batches):
+        skipped += batch.get("num_skipped", 0)
         entry, maps = step(map_fn, stream, device, batch, index, scratch)
         correct, seen = correct + entry["correct"], seen + entry["seen"]
         for callback in stream.on_batch:
             callback(batch, entry["predictions"], maps)
+    if skipped:
+        log.warning("%s: %d unreadable samples skipped, not scored", stream.desc, skipped)
     correct, seen = merge_ranks(correct, seen, stream.metrics)
     results: dict[str, Any] = {keys.TOP1: 100.0 * correct / max(seen, 1), keys.NUM_IMAGES: seen}
     for metric in stream.metrics:

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from wsol.errors import ConfigError
+from wsol.errors import check_choice
 from wsol.explainers import create_explainer
 from wsol.methods.base import Method
 from wsol.metrics.fixations import center_bias
@@ -126,9 +126,7 @@ def baseline_maps(model: nn.Module, baseline: str) -> MapFn:
     map gets from photographers' centre bias alone. ``gradient``: :func:`gradient_map`, how
     much a map gets from edges alone.
     """
-    if baseline not in BASELINES:
-        raise ConfigError(f"unknown baseline {baseline!r}; choose from {sorted(BASELINES)}")
-    make_map = BASELINES[baseline]
+    make_map = BASELINES[check_choice(baseline, sorted(BASELINES), "baseline")]
 
     def compute(images: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
         with torch.no_grad():

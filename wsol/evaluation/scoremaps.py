@@ -6,22 +6,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from tqdm import tqdm
 
 from wsol.data.datasets import create_dataset, require_images
 from wsol.errors import DataError
 from wsol.metrics import METRICS
+from wsol.metrics.scoremap import read_scoremap
 
 
 def scoremap_path(root: Path, image_id: str) -> Path:
-    """``<root>/<image_id minus extension>.npy`` (wsolevaluation), else ``<root>/<image_id>.npy``."""
-    reference = root / (str(Path(image_id).with_suffix("")) + ".npy")
-    return (
-        reference
-        if reference.exists() or not (root / f"{image_id}.npy").exists()
-        else root / f"{image_id}.npy"
-    )
+    """The saved map of ``image_id``: ``<root>/<image_id minus extension>.npy`` (wsolevaluation's
+    README), else ``<root>/<image_id>.npy`` (the file its ``evaluation.py`` reads and its
+    ``inference.py`` writes). A :class:`DataError` naming both files if neither exists."""
+    candidates = (root / (str(Path(image_id).with_suffix("")) + ".npy"), root / f"{image_id}.npy")
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise DataError(f"{image_id}: score map not found: {candidates[0]} or {candidates[1]}")
 
 
 @dataclass
@@ -68,10 +69,7 @@ def evaluate_scoremaps(job: ScoremapEval) -> dict[str, Any]:
     ]
     for index in tqdm(range(len(dataset)), desc=job.split, disable=not job.progress, dynamic_ncols=True):
         target = dataset.load_target(index)
-        path = scoremap_path(job.scoremaps, target.image_id)
-        if not path.is_file():
-            raise DataError(f"{target.image_id}: score map not found: {path}")
-        scoremap = np.load(path)
+        scoremap = read_scoremap(scoremap_path(job.scoremaps, target.image_id))  # bad files: one line
         for metric in metrics:
             metric.update([scoremap], [target])
     results: dict[str, Any] = {"num_images": len(dataset)}

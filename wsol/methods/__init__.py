@@ -17,7 +17,7 @@ the one model it set up (it may keep references to blocks it inserted). A
 :func:`wsol.load_model` rebuilds it with its earlier stages. Docstrings give the paper, the reference code
 and its default hyper-parameters.
 
-Members: ``vanilla``, ``has``, ``cutmix``, ``adl``, ``acol``, ``eil`` and the cascade
+Members: ``vanilla``, ``has``, ``cutmix``, ``adl``, ``acol``, ``spg``, ``eil`` and the cascade
 ``adversarial_erasing``; shared masks and fills live in :mod:`wsol.methods.erasing`. The
 2020-2024 methods: ``bas``, ``bridgegap`` (CAM heads), ``pc1`` (class-agnostic PC1/DDT maps of
 any backbone) and ``psol`` (DDT pseudo boxes train a separate localizer). ``pc1`` and ``psol``

@@ -5,19 +5,20 @@ from __future__ import annotations
 import contextlib
 import copy
 from collections.abc import Iterator
-from typing import ClassVar
+from typing import ClassVar, Literal, get_args
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from wsol.errors import ConfigError
+from wsol.errors import ConfigError, check_choice
 from wsol.methods import METHODS
 from wsol.methods.base import Method
 from wsol.methods.erasing import keep_below_normalized, normalize_maps
 from wsol.models.output import ModelOutput
 
-ERASE_CLASSES = ("predicted", "target")
+EraseClass = Literal["predicted", "target"]  # checked when a config loads (Registry.check)
+ERASE_CLASSES = get_args(EraseClass)
 
 
 class ACoLHead(nn.Module):
@@ -75,21 +76,25 @@ class ACoL(Method):
     At evaluation the erasing class is A's prediction (``eval_erase_class: predicted``,
     as in the paper); wsolevaluation's inference passes the ground-truth label, which
     ``eval_erase_class: target`` reproduces. The branches have the architecture of the
-    configured head (for the CAM head, a 1x1 classifier), whereas wsolevaluation's ACoL
-    branches put two 3x3 convolutions of 1024 channels before it.
+    configured head: for the CAM head a 1x1 classifier, or, with ``conv_channels: [1024,
+    1024]``, wsolevaluation's ACoL branches (two 3x3 convolutions of 1024 channels before
+    it; configs/*/acol_*.yaml, equal to the reference in tests/test_wsoleval_networks.py).
     """
 
-    def __init__(self, threshold: float = 0.7, eval_erase_class: str = "predicted") -> None:
+    def __init__(self, threshold: float = 0.7, eval_erase_class: EraseClass = "predicted") -> None:
         if not 0.0 <= threshold <= 1.0:
             raise ConfigError(f"method.threshold: {threshold} is not in [0, 1]")
-        if eval_erase_class not in ERASE_CLASSES:
-            raise ConfigError(f"method.eval_erase_class: {eval_erase_class!r} is not one of {ERASE_CLASSES}")
+        check_choice(eval_erase_class, ERASE_CLASSES, "method.eval_erase_class")
         self.threshold, self.eval_erase_class = threshold, eval_erase_class
         self.head: ACoLHead | None = None
 
     def setup(self, model: nn.Module) -> None:
         if model.map_kind != "class":
             raise ConfigError(f"method: acol needs a head with class maps, got map_kind {model.map_kind!r}")
+        if getattr(model.head, "runs_backbone", False):
+            raise ConfigError(
+                "method: acol needs a head that takes features; model.head runs the backbone itself"
+            )
         branch_b = copy.deepcopy(model.head)
         for module in branch_b.modules():
             if hasattr(module, "reset_parameters"):

@@ -47,10 +47,12 @@ class ADL(Method):
     (``backbone.insert_after``); training is plain cross-entropy. Defaults are
     wsolevaluation's: ``drop_rate`` 0.75, ``gamma`` 0.9 (its ``adl_threshold``).
 
-    Differs from the reference in where the blocks sit: wsol inserts them at stage
-    outputs, by default after the last two stages; wsolevaluation's ResNet50 puts them
-    after the first block of layer3 and after the first and last blocks of layer4, and
-    its VGG16 after pool3, conv4_3 and conv5_3.
+    wsol inserts the blocks at stage outputs, by default after the last two stages;
+    wsolevaluation's ResNet50 puts them after the first block of layer3 and after the first
+    and last blocks of layer4, its VGG16 after pool3, conv4_3 and conv5_3, its InceptionV3
+    after Mixed_5d, Mixed_6e and SPG_A3_2b. The ``wsoleval_*`` backbones end stages exactly
+    there: ``stages`` (2, 4, 5), (0, 1, 2) and (0, 3, 4) reproduce the reference
+    (configs/*/adl_*.yaml, tests/test_wsoleval_networks.py).
     """
 
     def __init__(self, drop_rate: float = 0.75, gamma: float = 0.9, stages: Sequence[int] = (-2, -1)) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Iterable
 from typing import ClassVar
 
 import torch.nn.functional as F
@@ -16,13 +17,19 @@ class Method:
 
     ``is_cascade``: the method trains several models one after another (a
     :class:`CascadeMethod`); :func:`wsol.engine.train` hands such a method to
-    :func:`wsol.engine.cascade.run_cascade`.
+    :func:`wsol.engine.cascade.run_cascade`. ``fits_statistics``: after the last epoch the
+    engine calls :meth:`fit` with the training split (eval transform), e.g. PC1's feature
+    statistics.
     """
 
     is_cascade: ClassVar[bool] = False
+    fits_statistics: ClassVar[bool] = False
 
     def setup(self, model: nn.Module) -> None:
         """Adapt ``model`` before training (default: nothing)."""
+
+    def fit(self, model: nn.Module, images: Iterable[Tensor]) -> None:
+        """Fit dataset statistics on batches of training ``images`` (only if ``fits_statistics``)."""
 
     def training_step(self, model: nn.Module, images: Tensor, labels: Tensor) -> tuple[Tensor, ModelOutput]:
         output = model(images)

@@ -131,10 +131,14 @@ class PC1(Method):
     Class-agnostic (``targets`` are ignored); any backbone, trained or pretrained. Training
     is plain cross-entropy; the statistics are running averages over the training batches
     (``momentum``; null: cumulative), which :meth:`fit` replaces by exact ones over a dataset
-    (DDT's setting; for a pretrained backbone, the only one). Differs from DDT: one component
-    for all classes (DDT fits one per image set), and a sign rule instead of DDT's
-    "positive = common object" reading of an arbitrary eigenvector sign.
+    (DDT's setting). The engine calls :meth:`fit` on the training split (eval transform)
+    after the last epoch, so the last checkpoint holds exact statistics (an earlier ``best``
+    checkpoint holds running ones; a run of 0 epochs on a pretrained backbone is not fitted).
+    Differs from DDT: one component for all classes (DDT fits one per image set), and a sign
+    rule instead of DDT's "positive = common object" reading of an arbitrary eigenvector sign.
     """
+
+    fits_statistics = True
 
     def __init__(self, stage: int = -1, momentum: float | None = 0.1) -> None:
         self.stage, self.momentum = stage, momentum

@@ -19,7 +19,9 @@ from wsol.models.output import ModelOutput
 
 class BoxLocalizer(nn.Module):
     """A backbone and a linear regressor on its pooled last features: ``(B, 4)`` boxes
-    ``[x0, y0, x1, y1]`` in ``[0, 1]`` (sigmoid outputs, each pair sorted)."""
+    ``[x0, y0, x1, y1]`` in ``[0, 1]``, from a centre ``(cx, cy)`` and size ``(w, h)`` (sigmoid
+    outputs) clipped to the image. At initialisation the box is about the image's central
+    half, not a degenerate point."""
 
     def __init__(self, backbone: nn.Module, channels: int) -> None:
         super().__init__()
@@ -27,9 +29,8 @@ class BoxLocalizer(nn.Module):
         self.regressor = nn.Linear(channels, 4)
 
     def forward(self, images: Tensor) -> Tensor:
-        raw = torch.sigmoid(self.regressor(self.backbone(images)[-1].mean(dim=(2, 3))))
-        low, high = torch.minimum(raw[:, :2], raw[:, 2:]), torch.maximum(raw[:, :2], raw[:, 2:])
-        return torch.cat([low, high], dim=1)
+        centre, size = torch.sigmoid(self.regressor(self.backbone(images)[-1].mean(dim=(2, 3)))).split(2, 1)
+        return torch.cat([centre - size / 2, centre + size / 2], dim=1).clamp(0, 1)
 
 
 def pseudo_boxes(maps: Tensor) -> Tensor:
@@ -49,12 +50,19 @@ def pseudo_boxes(maps: Tensor) -> Tensor:
 
 
 def box_maps(boxes: Tensor, size: tuple[int, int]) -> Tensor:
-    """``(B, H, W)`` maps: 1 at pixels whose centre lies in the normalised box, else 0."""
+    """``(B, H, W)`` maps of normalised boxes: 0 at pixels whose centre lies outside the box,
+    ``1 + r`` inside, ``r`` in ``[0, 1]`` the pixel's distance to the nearest box edge over the
+    largest such distance. Any threshold between 0 and the edge value recovers the box, and a
+    box covering the whole image does not give a constant map (which evaluation would
+    normalise to zeros: no box at all)."""
     ys = (torch.arange(size[0], device=boxes.device, dtype=boxes.dtype) + 0.5) / size[0]
     xs = (torch.arange(size[1], device=boxes.device, dtype=boxes.dtype) + 0.5) / size[1]
-    inside_y = (ys >= boxes[:, 1:2]) & (ys <= boxes[:, 3:4])
-    inside_x = (xs >= boxes[:, 0:1]) & (xs <= boxes[:, 2:3])
-    return (inside_y[:, :, None] & inside_x[:, None, :]).to(boxes.dtype)
+    dy = torch.minimum(ys - boxes[:, 1:2], boxes[:, 3:4] - ys)  # (B, H): > 0 inside
+    dx = torch.minimum(xs - boxes[:, 0:1], boxes[:, 2:3] - xs)  # (B, W)
+    depth = torch.minimum(dy[:, :, None], dx[:, None, :])
+    inside = depth >= 0
+    ramp = depth.clamp(min=0) / depth.flatten(1).amax(1).clamp(min=1e-12)[:, None, None]
+    return torch.where(inside, 1 + ramp, 0.0)
 
 
 @METHODS.register("psol")
@@ -71,8 +79,8 @@ class PSOL(PC1):
         ``L = CE(classifier) + box_weight * MSE(localizer(x), pseudo_box(x))``
 
     (the paper's mean squared error on normalised box coordinates). Maps at evaluation: the
-    localizer's box drawn as a binary map at the input resolution (:func:`box_maps`); the
-    classifier gives the logits.
+    localizer's box drawn at the input resolution (:func:`box_maps`: 0 outside, rising from 1
+    at the edges inside); the classifier gives the logits.
 
     Differs from the paper: PSOL runs DDT once, before training, on an ImageNet-pretrained
     network and trains the localizer afterwards; wsol runs DDT on the classifier's backbone
@@ -96,8 +104,9 @@ class PSOL(PC1):
         target = pseudo_boxes(output.attention[:, 0].detach())
         predicted = model.localizer(images)
         loss = self.loss(output, labels) + self.box_weight * F.mse_loss(predicted, target)
-        return loss, ModelOutput(output.logits, attention=output.attention, boxes=predicted,
-                                 aux_losses=output.aux_losses)
+        return loss, ModelOutput(
+            output.logits, attention=output.attention, boxes=predicted, aux_losses=output.aux_losses
+        )
 
     def localization_map(self, model: nn.Module, images: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
         return model(images).logits, box_maps(model.localizer(images), tuple(images.shape[-2:]))

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from wsol.data.sample import Sample
-from wsol.errors import ConfigError, DataError, WSOLError
+from wsol.errors import ConfigError, DataError, WSOLError, check_choice
 from wsol.metrics.scoremap import INPUT_MAPS, cam_thresholds
 
 
@@ -125,8 +125,7 @@ def threshold_grid(cam_curve_interval: float, resolution: int, input_maps: str) 
     """Validate the options shared by the map metrics; return the threshold grid."""
     if resolution <= 0:
         raise ConfigError(f"resolution must be positive, got {resolution}")
-    if input_maps not in INPUT_MAPS:
-        raise ConfigError(f"unknown input_maps {input_maps!r}; choose from {INPUT_MAPS}")
+    check_choice(input_maps, INPUT_MAPS, "input_maps")
     try:
         return cam_thresholds(cam_curve_interval)
     except ValueError as e:

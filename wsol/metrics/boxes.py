@@ -22,7 +22,7 @@ half-open pixel rectangle ``[x, y, x + w, y + h)``, a ground-truth box ``[x0, x1
 ``W`` pixels covers ``[x0 * R / W, (x1 + 1) * R / W)``, and IoU is the ratio of the
 rectangles' areas (no +1, no truncation, no clipping). The no-contour box has zero area.
 
-``method="fast"`` gives the reference's boxes bit for bit while calling OpenCV once per
+``scoremap_boxes(method="fast")`` gives the reference's boxes bit for bit while calling OpenCV once per
 *distinct binary image* instead of once per threshold: thresholds whose integer cuts
 select the same foreground (at most ``u.max() + 1`` of them) share one
 ``findContours`` call, run on the foreground's bounding window (the zero surround that
@@ -31,8 +31,10 @@ OpenCV adds itself makes this identical, including contour order).
 
 :func:`all_contour_best_iou` gives the all-contour (MaxBoxAccV2) best IoUs without OpenCV
 and without tracing contours, from two union-find sweeps whose cost does not depend on
-the number of thresholds (:mod:`wsol.metrics.cut_components`); equal to the above, bit
-for bit, in both box conventions.
+the number of thresholds (:mod:`wsol.metrics.cut_components`); :func:`contour_best_ious`
+adds the largest-contour (MaxBoxAcc) IoUs from a third sweep over the hole-filled map
+(contour areas as ``cv2.contourArea``, ties in OpenCV's order). Both are equal to the
+above, bit for bit, in both box conventions.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from wsol.metrics.cut_components import best_iou_per_cut
+from wsol.metrics.cut_components import best_iou_per_cut, best_ious_per_cut
 
 BoxConvention = Literal["reference", "exact"]
 BoxMethod = Literal["fast", "opencv"]
@@ -160,7 +162,7 @@ def scoremap_boxes(
     u8 = scoremap_to_uint8(scoremap)
     if method == "opencv":
         return _boxes_per_threshold(u8, thresholds, convention)
-    return _boxes_per_foreground(u8, thresholds, convention)
+    return _boxes_per_foreground(u8, threshold_cuts(u8, thresholds), convention)
 
 
 def _boxes_per_threshold(u8: np.ndarray, thresholds: np.ndarray, convention: BoxConvention) -> ScoremapBoxes:
@@ -174,9 +176,9 @@ def _boxes_per_threshold(u8: np.ndarray, thresholds: np.ndarray, convention: Box
     return _pack(np.arange(len(thresholds)), per_group)
 
 
-def _boxes_per_foreground(u8: np.ndarray, thresholds: np.ndarray, convention: BoxConvention) -> ScoremapBoxes:
-    """One findContours call per distinct foreground, on the foreground's bounding window."""
-    cuts = threshold_cuts(u8, thresholds)
+def _boxes_per_foreground(u8: np.ndarray, cuts: np.ndarray, convention: BoxConvention) -> ScoremapBoxes:
+    """One findContours call per distinct foreground (of integer ``cuts``), on the
+    foreground's bounding window."""
     # u8 > c selects the same pixels for two cuts iff as many pixels are <= either cut
     at_most = np.concatenate([[0], np.cumsum(np.bincount(u8.ravel(), minlength=256))])
     background = at_most[np.clip(cuts, -1, 255) + 1]
@@ -296,3 +298,27 @@ def all_contour_best_iou(
         raise ValueError(f"unknown box convention {convention!r}; choose from {BOX_CONVENTIONS}")
     u8 = scoremap_to_uint8(scoremap)
     return best_iou_per_cut(u8, threshold_cuts(u8, thresholds), gt_boxes, convention == "reference")
+
+
+def contour_best_ious(
+    scoremap: np.ndarray,
+    thresholds: np.ndarray,
+    gt_boxes: np.ndarray,
+    convention: BoxConvention = "reference",
+    modes: tuple[ContourMode, ...] = CONTOUR_MODES,
+) -> dict[ContourMode, np.ndarray]:
+    """``(T,)`` best IoU per threshold in each contour mode of ``modes``: ``"multi"`` (all
+    contours, MaxBoxAccV2) and ``"single"`` (largest contour, MaxBoxAcc), without OpenCV.
+
+    Equal bit for bit to ``scoremap_boxes(...).best_iou(gt_boxes, mode, ...)``: two
+    union-find sweeps, and a third for ``"single"``
+    (:func:`~wsol.metrics.cut_components.best_ious_per_cut`), whose cost does not grow
+    with the number of thresholds.
+    """
+    if convention not in BOX_CONVENTIONS:
+        raise ValueError(f"unknown box convention {convention!r}; choose from {BOX_CONVENTIONS}")
+    if "single" not in modes:
+        return {"multi": all_contour_best_iou(scoremap, thresholds, gt_boxes, convention)}
+    u8 = scoremap_to_uint8(scoremap)
+    multi, single = best_ious_per_cut(u8, threshold_cuts(u8, thresholds), gt_boxes, convention == "reference")
+    return {mode: iou for mode, iou in (("multi", multi), ("single", single)) if mode in modes}

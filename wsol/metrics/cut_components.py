@@ -18,9 +18,29 @@ O(pixels + evaluated cuts x components), independent of the number of thresholds
 
 At each requested cut a sweep scores its components against the ground-truth boxes
 (a component's IoU is cached until the component grows), so :func:`best_iou_per_cut`
-returns what MaxBoxAccV2 needs without building the boxes. Contour *order* and contour
-*areas* are not reproduced: the largest-contour mode (MaxBoxAcc V1) still needs OpenCV
-(:mod:`wsol.metrics.boxes`).
+returns what MaxBoxAccV2 needs without building the boxes.
+
+The largest contour (MaxBoxAcc V1: largest ``cv2.contourArea``, the first in OpenCV's
+order on ties; :func:`best_ious_per_cut`) takes a third sweep, over the *hole-filled*
+map: each pixel gets the lowest level ``v`` at which its background component
+(4-connected, ``u8 <= v``) reaches the image border (grayscale hole filling; the holes
+sweep builds it by keeping, per component not on the border, a linked list of its pixels
+and assigning them that level when it reaches the border; pixels left unassigned lie
+above every needed cut and get 255). So ``filled > cut`` is ``u8 > cut`` plus all its
+holes; its 8-connected components are the outermost components, each with everything it
+encloses, and:
+
+* the outer contour of a component traced through pixel centres encloses
+  ``n4 + n3 / 2`` where ``nk`` counts the 2x2 quads with ``k`` corners in the filled
+  component (unit squares, and the halves cut off by diagonal steps): exactly
+  ``cv2.contourArea``, kept per component by the union-find (:func:`_quad_area2`);
+* every other contour (a hole's, or a component's nested in a hole) encloses strictly
+  less than the outermost contour around it, so the largest contour is an outermost one;
+  its box is its component's box;
+* OpenCV lists outermost contours in reverse raster order of their first pixel, so on
+  equal areas the component whose first pixel comes last wins.
+
+Checked bit for bit against OpenCV on random and hand-made maps (``tests/test_metrics_boxes.py``).
 
 Per pixel, the neighbours added before it are found from an 8-bit mask computed in one
 vectorised raster pass; one union per run of consecutive added ring neighbours suffices
@@ -32,6 +52,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -149,21 +170,53 @@ def _find(parent: np.ndarray, i: int) -> int:
     return i
 
 
+def _quad_area2() -> np.ndarray:
+    """Per 8-bit mask of added ring neighbours, how much twice a foreground component's
+    contour area grows when the pixel is added.
+
+    The outer contour of an 8-connected component without holes, traced through pixel
+    centres, encloses ``n4 + n3 / 2`` (``nk``: 2x2 quads with ``k`` corners in the
+    component: full unit squares and the halves cut off by diagonal steps), which is what
+    ``cv2.contourArea`` returns for it. A quad that had 2 or 3 corners grows it by one half
+    (a quad's foreground corners are 8-connected: one component). The four quads around
+    the pixel hold ring positions N NE E, E SE S, S SW W and W NW N.
+    """
+    area2 = np.zeros(256, dtype=np.int64)
+    for mask in range(256):
+        for quad in ((0, 1, 2), (2, 3, 4), (4, 5, 6), (6, 7, 0)):
+            area2[mask] += sum((mask >> i) & 1 for i in quad) >= 2
+    return area2
+
+
+_AREA2 = _quad_area2()
+
+
+@jit
+def _settle(first: int, last: int, following: np.ndarray, filled: np.ndarray, level: int) -> None:
+    """A background component reaches the border at ``level``: its pixels (a linked list
+    from ``first`` to ``last``) get that fill value."""
+    p = first
+    while True:
+        filled[p] = level
+        if p == last:
+            return
+        p = following[p]
+
+
 def _compiled_sweep(holes: bool) -> Callable:
     """The sweep kernel with ``holes`` fixed at compile time (a few % faster)."""
 
     def sweep(
         pixels: np.ndarray,
         starts: np.ndarray,
-        width: int,
-        height: int,
+        shape: tuple[int, int],
         needed: np.ndarray,
         gt: np.ndarray,
-        one: float,
-        clip: bool,
+        reference: bool,
         rows: np.ndarray,
         work: tuple[np.ndarray, ...],
-    ) -> tuple[np.ndarray, np.ndarray, int]:
+        largest: bool,
+    ) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
         """One sweep over ``pixels`` sorted by level: the foreground (levels 255 -> 0,
         8-connected) or the ``holes`` (levels 0 -> 255, 4-connected background; components
         that reach the border are dropped; boxes grown by 1).
@@ -171,14 +224,26 @@ def _compiled_sweep(holes: bool) -> Callable:
         After each level, at the cuts with ``needed[cut + 1]``: the best IoU of the
         components' boxes and their count (indexed by cut + 1). If ``rows`` has rows, the
         boxes are also written to it as ``(cut, x0, y0, x1, y1)``; returns how many.
+        With ``largest``, the holes sweep also writes the hole-filled map (module docstring)
+        to the last ``work`` array, and the foreground sweep (run on the filled map) returns
+        the best IoU of the box of the component with the largest contour area
+        (:func:`_quad_area2`; on ties the one found last in raster order, which OpenCV
+        lists first) per needed cut, -1 elsewhere.
         ``work`` holds per-pixel scratch arrays (:func:`_workspace`), read only where written.
         Pixel indices are unsigned (negative offsets wrap around), which spares numba's
         negative-index handling in the hot loop.
         """
         # parent; per root: box x0, y0, x1, y1 of its pixels, border (has a pixel on the image
-        # border), dirty (box changed since its IoU was cached), cached IoU; live roots
-        parent, bx0, by0, bx1, by1, border, dirty, cached, live = work
+        # border), dirty (box changed since its IoU was cached), cached IoU; live roots; first
+        # pixel in raster order and twice the contour area (foreground with ``largest``); per
+        # component not on the border a linked list of its pixels, and the filled map (holes
+        # with ``largest``)
+        parent, bx0, by0, bx1, by1, border, dirty, cached, live, anchor, area2 = work[:11]
+        head, tail, following, filled = work[11:]
+        height, width = shape
+        one, clip = 1.0 if reference else 0.0, reference
         best = np.full(_N_CUTS, -1.0)
+        single = np.full(_N_CUTS, -1.0)
         count = np.zeros(_N_CUTS, np.int64)
         record = rows.shape[0] > 0
         n_rows = 0
@@ -204,11 +269,23 @@ def _compiled_sweep(holes: bool) -> Callable:
                     parent[p] = p
                     bx0[p], by0[p], bx1[p], by1[p] = x, y, x, y
                     border[p], dirty[p] = edge, True
+                    anchor[p], area2[p] = p, _AREA2[mask]
+                    if largest and holes:  # start its pixel list, or settle its fill value
+                        head[p] = tail[p] = p
+                        if edge:
+                            filled[p] = level
                     live[n_live] = p
                     n_live += 1
                     continue
                 root = _find(parent, p + offsets[mask, 0])
                 parent[p] = root
+                if largest and holes:
+                    if not border[root] and not edge:
+                        following[tail[root]], tail[root] = p, p
+                    else:
+                        filled[p] = level
+                        if not border[root]:
+                            _settle(head[root], tail[root], following, filled, level)
                 if edge:
                     border[root] = True
                 # (the box of a component on the border no longer matters: never a hole)
@@ -216,17 +293,29 @@ def _compiled_sweep(holes: bool) -> Callable:
                     bx0[root], bx1[root] = min(bx0[root], x), max(bx1[root], x)
                     by0[root], by1[root] = min(by0[root], y), max(by1[root], y)
                     dirty[root] = True
+                if largest and not holes:
+                    anchor[root] = min(anchor[root], p)
+                    area2[root] += _AREA2[mask]
                 for j in range(1, n_reps[mask]):
                     other = _find(parent, p + offsets[mask, j])
                     if other != root:
                         parent[other] = root
+                        if largest and holes and border[root] != border[other]:
+                            settled = other if border[root] else root
+                            _settle(head[settled], tail[settled], following, filled, level)
+                        elif largest and holes and not border[root]:
+                            following[tail[root]], tail[root] = head[other], tail[other]
                         bx0[root], by0[root] = min(bx0[root], bx0[other]), min(by0[root], by0[other])
                         bx1[root], by1[root] = max(bx1[root], bx1[other]), max(by1[root], by1[other])
                         border[root] |= border[other]
                         dirty[root] = True
+                        if largest and not holes:
+                            anchor[root] = min(anchor[root], anchor[other])
+                            area2[root] += area2[other]
             cut = step if holes else 254 - step
             if not needed[cut + 1]:
                 continue
+            top, top_root = np.int64(-1), np.uint64(0)
             kept = 0
             for j in range(n_live):
                 r = live[j]
@@ -249,9 +338,13 @@ def _compiled_sweep(holes: bool) -> Callable:
                     rows[n_rows, 3] = x1
                     rows[n_rows, 4] = y1
                     n_rows += 1
+                if largest and (area2[r] > top or (area2[r] == top and anchor[r] > anchor[top_root])):
+                    top, top_root = area2[r], r
             n_live = kept
             count[cut + 1] = kept
-        return best, count, n_rows
+            if largest and not holes and kept:
+                single[cut + 1] = cached[top_root]
+        return best, count, n_rows, single
 
     return jit(sweep)
 
@@ -273,36 +366,64 @@ def _workspace(n: int) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
     if arrays is None or len(arrays[0]) < n:
         ids = [np.empty(n, np.uint32) for _ in range(5)]  # parent, box x0, y0, x1, y1
         flags = [np.empty(n, np.bool_) for _ in range(2)]  # border, dirty
-        arrays = (np.empty(n, np.int64), (*ids, *flags, np.empty(n, np.float64), np.empty(n, np.uint32)))
+        per_root = (np.empty(n, np.float64), np.empty(n, np.uint32), np.empty(n, np.uint32))
+        members = (*(np.empty(n, np.uint32) for _ in range(3)), np.empty(n, np.uint8))
+        arrays = (np.empty(n, np.int64), (*ids, *flags, *per_root, np.empty(n, np.int64), *members))
         _LOCAL.arrays = arrays
     return arrays
 
 
+@dataclass(frozen=True)
+class CutIous:
+    """Best IoUs at every cut (index ``cut + 1``; -1 at cuts that were not needed).
+
+    Attributes:
+        multi: over all contours' boxes (MaxBoxAccV2).
+        single: of the largest contour's box (MaxBoxAcc); ``None`` if not asked for.
+        rows: contour boxes ``(cut, x0, y0, x1, y1)`` when recorded.
+        n_boxes: the largest number of boxes one sweep found.
+    """
+
+    multi: np.ndarray
+    single: np.ndarray | None
+    rows: np.ndarray
+    n_boxes: int
+
+
 def _sweeps(
-    u8: np.ndarray, needed: np.ndarray, gt: np.ndarray, reference: bool, capacity: int = 0
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Best IoU over all contours at every cut with ``needed[cut + 1]`` (the no-contour
-    box's IoU where the foreground is empty; -1 at other cuts); the contour boxes as rows
-    ``(cut, x0, y0, x1, y1)``, as many as ``capacity`` allows per sweep; and the largest
-    number of boxes one sweep found."""
+    u8: np.ndarray,
+    needed: np.ndarray,
+    gt: np.ndarray,
+    reference: bool,
+    capacity: int = 0,
+    largest: bool = False,
+) -> CutIous:
+    """Both sweeps at every cut with ``needed[cut + 1]`` (the no-contour box's IoU where the
+    foreground is empty); contour box rows, as many as ``capacity`` allows per sweep; with
+    ``largest``, a third (foreground) sweep over the hole-filled map (module docstring)."""
     u8 = np.ascontiguousarray(u8, dtype=np.uint8)
-    height, width = u8.shape
-    if max(height, width) > 0xFFFF:  # coordinates are packed in 16 bits
+    if max(u8.shape) > 0xFFFF:  # coordinates are packed in 16 bits
         raise ValueError(f"maps larger than 65535 pixels per side are not supported, got {u8.shape}")
-    one = float(reference)
     pixels, work = _workspace(u8.size)
-    starts = _sorted_pixels(u8, pixels)
+    filled = work[-1][: u8.size]
+    filled[:] = 255  # above every needed cut, where the holes sweep leaves it
+    args = (u8.shape, needed, gt, reference)
     found = []
+    starts = _sorted_pixels(u8, pixels)
     for holes in (False, True):
         rows = np.empty((capacity, 5), dtype=np.int64) if capacity else _NO_ROWS
-        sweep = _SWEEPS[holes]
-        best, count, n_rows = sweep(pixels, starts, width, height, needed, gt, one, reference, rows, work)
+        best, count, n_rows, _ = _SWEEPS[holes](pixels, starts, *args, rows, work, largest and holes)
         found.append((best, count, rows[:n_rows]))
     (fg_best, fg_count, fg_rows), (hole_best, hole_count, hole_rows) = found
-    no_contour = _box_best_iou(0, 0, 0, 0, gt, one)
+    no_contour = _box_best_iou(0, 0, 0, 0, gt, 1.0 if reference else 0.0)
     best = np.where(fg_count > 0, np.maximum(fg_best, hole_best), no_contour)
+    single = None
+    if largest:
+        starts = _sorted_pixels(filled.reshape(u8.shape), pixels)
+        largest_iou = _SWEEPS[False](pixels, starts, *args, _NO_ROWS, work, True)[3]
+        single = np.where(needed, np.where(fg_count > 0, largest_iou, no_contour), -1.0)
     n_boxes = max(int(fg_count.sum()), int(hole_count.sum()))
-    return np.where(needed, best, -1.0), np.concatenate([fg_rows, hole_rows]), n_boxes
+    return CutIous(np.where(needed, best, -1.0), single, np.concatenate([fg_rows, hole_rows]), n_boxes)
 
 
 def _needed(cuts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -328,7 +449,18 @@ def best_iou_per_cut(u8: np.ndarray, cuts: np.ndarray, gt_boxes: np.ndarray, ref
     """
     gt = np.ascontiguousarray(gt_boxes, dtype=np.float64).reshape(-1, 4)
     index, needed = _needed(cuts)
-    return _sweeps(u8, needed, gt, reference)[0][index]
+    return _sweeps(u8, needed, gt, reference).multi[index]
+
+
+def best_ious_per_cut(
+    u8: np.ndarray, cuts: np.ndarray, gt_boxes: np.ndarray, reference: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(len(cuts),)`` best IoUs of all contours' boxes (as :func:`best_iou_per_cut`) and of
+    the largest contour's box (largest ``cv2.contourArea``, OpenCV's order on ties)."""
+    gt = np.ascontiguousarray(gt_boxes, dtype=np.float64).reshape(-1, 4)
+    index, needed = _needed(cuts)
+    found = _sweeps(u8, needed, gt, reference, largest=True)
+    return found.multi[index], found.single[index]
 
 
 def boxes_per_cut(u8: np.ndarray, cuts: np.ndarray, reference: bool) -> list[np.ndarray]:
@@ -336,8 +468,8 @@ def boxes_per_cut(u8: np.ndarray, cuts: np.ndarray, reference: bool) -> list[np.
     ``reference``) of each cut, rows sorted; ``(0, 4)`` where the foreground is empty."""
     index, needed = _needed(cuts)
     no_gt = np.zeros((1, 4))
-    n_boxes = _sweeps(u8, needed, no_gt, reference)[2]  # first count, then record
-    rows = _sweeps(u8, needed, no_gt, reference, capacity=n_boxes)[1]
+    n_boxes = _sweeps(u8, needed, no_gt, reference).n_boxes  # first count, then record
+    rows = _sweeps(u8, needed, no_gt, reference, capacity=n_boxes).rows
     rows = rows[np.lexsort(rows.T[::-1])]  # by cut, then box
     bounds = np.searchsorted(rows[:, 0], np.arange(-1, _N_CUTS))
     return [rows[bounds[i] : bounds[i + 1], 1:] for i in index]

@@ -22,11 +22,11 @@ from wsol.metrics.base import MetricAccumulator, check_batch, image_size, thresh
 from wsol.metrics.masks import (
     average_precision,
     exact_pxap,
+    mask_histograms,
     mask_label_map,
     pixel_iou,
     pr_curve,
     pxap_bin_edges,
-    score_histograms,
     score_value_counts,
 )
 from wsol.metrics.scoremap import load_scoremap
@@ -38,7 +38,9 @@ class MaskAccuracy(MetricAccumulator):
 
     Args:
         cam_curve_interval: threshold grid step; bins are the thresholds plus [1, 2, 3].
-        resolution: side of the square grid maps and masks are evaluated on.
+        resolution: side of the square grid maps and masks are evaluated on. Masks are
+            resized straight to it (nearest neighbour), whatever their resolution, as
+            wsolevaluation's ``get_mask`` does; the ignore mask must share the mask's.
         exact: also compute the unbinned PxAP (``pxap_exact``).
         input_maps: ``"raw"`` or ``"prepared"``, as for :class:`~wsol.metrics.box_accuracy.BoxAccuracy`.
     """
@@ -77,32 +79,36 @@ class MaskAccuracy(MetricAccumulator):
         prepared = [self._prepare(raw, target) for raw, target in zip(maps, targets, strict=True)]
         rows = {"image_id": [t.image_id for t in targets]}
         if self.exact:
-            counts = [score_value_counts(scoremap, label_map) for _, scoremap, label_map in prepared]
+            counts = [
+                score_value_counts(scoremap, mask_label_map(target.mask, target.ignore, self.resolution))
+                for _, scoremap, target in prepared
+            ]
             for k, key in enumerate(("score_value", "score_fg", "score_bg")):
                 rows[key] = np.concatenate([c[k] for c in counts])
         self._append_rows(**rows)  # first: rejects repeated images before any count changes
-        for status, scoremap, label_map in prepared:
-            pos, neg = score_histograms(scoremap, label_map, self.edges)
+        for status, scoremap, target in prepared:
+            pos, neg = mask_histograms(scoremap, target.mask, target.ignore, self.edges)
             self._sums["pos_hist"] += pos
             self._sums["neg_hist"] += neg
             if status != "ok":
                 self._sums[f"n_{status}_maps"] += 1
             self._sums["n_images"] += 1
 
-    def _prepare(self, raw: Any, target: Sample) -> tuple[str, np.ndarray, np.ndarray]:
-        width, height = image_size(target)
+    def _prepare(self, raw: Any, target: Sample) -> tuple[str, np.ndarray, Sample]:
+        """Map status, the prepared map and the checked target."""
+        image_size(target)
         if target.mask is None:
             raise DataError(f"{target.image_id}: no object mask to evaluate against")
-        for name, array in (("mask", target.mask), ("ignore", target.ignore)):
-            if array is not None and np.shape(array) != (height, width):
-                shape = np.shape(array)
-                raise DataError(f"{target.image_id}: {name} is {shape}, expected (H, W) = {(height, width)}")
+        shape = np.shape(target.mask)
+        if len(shape) != 2 or 0 in shape:
+            raise DataError(f"{target.image_id}: mask is {shape}, expected a non-empty (H, W) array")
+        if target.ignore is not None and np.shape(target.ignore) != shape:
+            raise DataError(f"{target.image_id}: ignore is {np.shape(target.ignore)}, the mask {shape}")
         try:
             prepared = load_scoremap(raw, self.resolution, self.input_maps)
         except ValueError as e:
             raise DataError(f"{target.image_id}: {e}") from None
-        label_map = mask_label_map(target.mask, target.ignore, self.resolution)
-        return prepared.status, prepared.scoremap, label_map
+        return prepared.status, prepared.scoremap, target
 
     def compute(self) -> dict[str, Any]:
         if int(self._sums["n_images"]) == 0:

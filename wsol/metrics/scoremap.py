@@ -18,17 +18,22 @@ float64), which normalisation then stretches to [0, 1], as in the reference.
 Maps prepared elsewhere (``input_maps="prepared"``, the reference's ``evaluate_wsol``
 path that reads saved ``.npy`` maps) are used as given after the checks of
 ``util.check_scoremap_validity``: 2-D, no NaN, values in [0, 1]; wsol also requires the
-evaluation resolution.
+evaluation resolution. A constant prepared map (all zeros, say) is scored as given, like
+the reference, and reported as ``"constant"`` so that it counts in ``n_constant_maps``.
+:func:`read_scoremap` reads a saved map, turning a truncated, empty or non-numeric
+``.npy`` file into a one-line :class:`~wsol.errors.DataError` naming the file.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import cv2
 import numpy as np
 
+from wsol.errors import DataError
 from wsol.metrics.maps import as_numpy
 
 MapStatus = Literal["ok", "nan", "constant"]
@@ -42,7 +47,8 @@ class PreparedMap:
 
     Attributes:
         scoremap: ``(R, R)`` float64 map with values in [0, 1].
-        status: ``"ok"``, or ``"nan"`` / ``"constant"`` when the map became all zeros.
+        status: ``"ok"``, or ``"nan"`` / ``"constant"`` when a raw map became all zeros
+            (or a prepared map is constant, which is scored as given).
     """
 
     scoremap: np.ndarray
@@ -56,8 +62,9 @@ def cam_thresholds(interval: float) -> np.ndarray:
     return np.arange(0, 1, interval)
 
 
-def to_float64(raw: Any) -> np.ndarray:
-    """A float64 numpy copy of a numpy array or torch tensor (any device, any float).
+def to_float64(raw: Any, copy: bool = True) -> np.ndarray:
+    """A float64 numpy copy of a numpy array or torch tensor (any device, any float);
+    with ``copy=False`` a float64 numpy array comes back as it is.
 
     Raises ``ValueError`` for non-numeric dtypes (dates, strings, objects), which numpy
     would otherwise convert into meaningless numbers.
@@ -65,7 +72,7 @@ def to_float64(raw: Any) -> np.ndarray:
     array = as_numpy(raw)
     if not (array.dtype == np.bool_ or np.issubdtype(array.dtype, np.number)) or np.iscomplexobj(array):
         raise ValueError(f"a score map must be real numbers, got dtype {array.dtype}")
-    return array.astype(np.float64)
+    return array.astype(np.float64, copy=copy)
 
 
 def target_class_map(class_maps: Any, class_index: int) -> np.ndarray:
@@ -106,15 +113,40 @@ def prepare_scoremap(raw: Any, resolution: int = 224) -> PreparedMap:
 
 
 def check_prepared_scoremap(scoremap: Any, resolution: int = 224) -> PreparedMap:
-    """A map prepared elsewhere, as float64, after ``check_scoremap_validity``'s checks."""
-    cam = to_float64(scoremap)
+    """A map prepared elsewhere, as float64, after ``check_scoremap_validity``'s checks.
+
+    A float64 numpy map is used as given (not copied): the metrics only read it.
+    """
+    cam = to_float64(scoremap, copy=False)
     if cam.shape != (resolution, resolution):
         raise ValueError(f"a prepared score map must be {resolution}x{resolution}, got shape {cam.shape}")
-    if np.isnan(cam).any():
+    low, high = cam.min(), cam.max()  # NaN propagates into both
+    if np.isnan(low) or np.isnan(high):
         raise ValueError("a prepared score map must not contain NaN")
-    if (cam < 0).any() or (cam > 1).any():
-        raise ValueError(f"a prepared score map must lie in [0, 1], got [{cam.min()}, {cam.max()}]")
-    return PreparedMap(cam, "ok")
+    if low < 0 or high > 1:
+        raise ValueError(f"a prepared score map must lie in [0, 1], got [{low}, {high}]")
+    return PreparedMap(cam, "constant" if low == high else "ok")
+
+
+def read_scoremap(path: str | os.PathLike) -> np.ndarray:
+    """The score map saved at ``path`` (``.npy``), or a :class:`DataError` naming the file
+    when it is missing, truncated, empty, not a ``.npy`` file or not real numbers."""
+    try:
+        array = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise DataError(f"score map not found: {path}") from None
+    except (ValueError, EOFError, OSError) as err:  # numpy's messages for bad headers and data
+        message = (str(err) or type(err).__name__).splitlines()[0]
+        raise DataError(f"cannot read score map {path}: {message}") from None
+    if not isinstance(array, np.ndarray):
+        raise DataError(f"score map {path} holds several arrays (.npz); save one array with np.save")
+    try:
+        to_float64(array[:0])
+    except ValueError as err:
+        raise DataError(f"score map {path}: {err}") from None
+    if array.ndim != 2 or array.size == 0:
+        raise DataError(f"score map {path} must be a non-empty 2-D array, got shape {array.shape}")
+    return array
 
 
 def load_scoremap(map_: Any, resolution: int, input_maps: InputMaps) -> PreparedMap:

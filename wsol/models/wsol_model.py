@@ -11,7 +11,12 @@ from wsol.models.output import ModelOutput
 
 
 class WSOLModel(nn.Module):
-    """``backbone -> head``; ``forward(images) -> ModelOutput`` (see the HEADS contract)."""
+    """``backbone -> head``; ``forward(images) -> ModelOutput`` (see the HEADS contract).
+
+    A head with ``runs_backbone = True`` (attention layers between stages) is called as
+    ``head(backbone, images)`` and runs the backbone's stages itself; any other head as
+    ``head(backbone(images))``.
+    """
 
     def __init__(self, backbone: nn.Module, head: nn.Module) -> None:
         super().__init__()
@@ -23,6 +28,8 @@ class WSOLModel(nn.Module):
         return self.head.map_kind
 
     def forward(self, images: Tensor) -> ModelOutput:
+        if getattr(self.head, "runs_backbone", False):
+            return self.head(self.backbone, images)
         return self.head(self.backbone(images))
 
 

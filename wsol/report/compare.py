@@ -1,7 +1,8 @@
 """Compare finished runs offline: a metrics table over seeds, threshold curves, the same images side by side.
 
 Each run is read from its evaluation folder (``<run>/eval``, written by training's final
-evaluation and by ``tools/eval_loc.py``): ``metrics.json``, and ``overlays/index.json``
+evaluation and by ``tools/eval_loc.py``; for a cascade run, its last kept stage's):
+``metrics.json``, and ``overlays/index.json``
 with one overlay PNG per image. Runs are grouped by their ``config.yaml`` minus
 :data:`NOT_GROUPED` (so seeds of one configuration form a group), or by the values of
 the ``group_by`` keys. :func:`write_report` writes ``report.md``, ``report.html``,
@@ -23,11 +24,12 @@ from typing import Any
 import numpy as np
 import yaml
 
-from wsol import run_files
+from wsol import keys, run_files
 from wsol.errors import ConfigError, DataError
 from wsol.keys import HEADLINE, split_key
 from wsol.report.curves import CURVES, Curve, plot_curves, threshold_curves
 from wsol.report.stats import aggregate, is_number, mean_std, numbers
+from wsol.run_files import RunDir
 from wsol.utils.atomic import atomic_write_text
 
 NOT_GROUPED = ("name", "seed", "output_dir", "wandb")
@@ -61,8 +63,10 @@ class Group:
 
 
 def load_run(path: Path) -> Run:
-    """A run directory (with ``eval/metrics.json``) or an evaluation folder (with ``metrics.json``)."""
-    eval_dir = path / "eval" if (path / "eval" / run_files.METRICS).is_file() else path
+    """A run directory (with ``eval/metrics.json``), a cascade run directory (its last kept
+    stage's ``eval/``, whose numbers are the cascade's, as its ``summary.json`` says) or an
+    evaluation folder (with ``metrics.json``)."""
+    eval_dir = evaluation_folder(path)
     metrics_path = eval_dir / run_files.METRICS
     if not metrics_path.is_file():
         raise DataError(f"{path}: no metrics.json (nor eval/metrics.json); evaluate the run first")
@@ -74,6 +78,18 @@ def load_run(path: Path) -> Run:
     config_path = next((p for p in candidates if p.is_file()), None)
     config = flatten(yaml.safe_load(config_path.read_text())) if config_path else {"name": raw.get("run", "")}
     return Run(path, eval_dir, config, raw)
+
+
+def evaluation_folder(path: Path) -> Path:
+    """Where the numbers of the run or evaluation folder ``path`` are (see :func:`load_run`)."""
+    run = RunDir(path)
+    if (run.eval_dir / run_files.METRICS).is_file():
+        return run.eval_dir
+    if run.summary.is_file() and run.stages():
+        kept = json.loads(run.summary.read_text()).get(keys.CASCADE_STAGES)
+        if isinstance(kept, int) and kept > 0:
+            return run.stage(kept - 1).eval_dir
+    return path
 
 
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -6,15 +6,11 @@ import contextlib
 
 import torch
 
-from wsol.errors import ConfigError
-
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def autocast(device: torch.device, amp: str) -> contextlib.AbstractContextManager:
-    """Autocast context for ``amp`` in {none, bf16, fp16}."""
+    """Autocast context for ``amp`` in {none, bf16, fp16} (``train.amp``, checked when the config loads)."""
     if amp == "none":
         return contextlib.nullcontext()
-    if amp not in AMP_DTYPES:
-        raise ConfigError(f"train.amp: unknown precision {amp!r} (known: none, bf16, fp16)")
     return torch.autocast(device_type=device.type, dtype=AMP_DTYPES[amp])

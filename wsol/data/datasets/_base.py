@@ -10,6 +10,8 @@ one-line :class:`DataError` naming the file or image id. Two options relax that:
   return ``None``, which :func:`wsol.data.collate.collate_samples` drops and counts
   in the batch's ``num_skipped`` (``dataset.problems`` counts per process, so skips
   in DataLoader workers reach the main process only through ``num_skipped``).
+* A box end one past the last pixel (``x1 == W``, the common off-by-one) is clipped
+  and counted whatever the options (:mod:`wsol.data.boxes`).
 * ``out_of_frame``: boxes or points outside the image are an error (``"error"``,
   default), clipped into it (``"clip"``) or removed from the sample (``"drop"``), each
   fix counted and logged. Excess below ``FRAME_TOLERANCE`` pixels (float noise in
@@ -23,19 +25,21 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 import numpy as np
 
+from wsol.data.boxes import TOLERANCE as FRAME_TOLERANCE
+from wsol.data.boxes import clip_box_ends
 from wsol.data.dataset import WSOLDataset
 from wsol.data.image_io import read_image, read_image_size
 from wsol.data.sample import Sample
-from wsol.errors import ConfigError, DataError
+from wsol.errors import DataError, check_choice
 
 log = logging.getLogger("wsol.data")
 
-OUT_OF_FRAME_POLICIES = ("error", "clip", "drop")
-FRAME_TOLERANCE = 0.01
+OutOfFrame = Literal["error", "clip", "drop"]
+OUT_OF_FRAME_POLICIES = get_args(OutOfFrame)
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 _LOGGED_PER_KIND = 10
 
@@ -76,11 +80,8 @@ class AnnotatedDataset(WSOLDataset):
     :meth:`make_sample`, and may override :meth:`annotated_size`.
     """
 
-    def __init__(self, name: str, skip_bad_samples: bool = False, out_of_frame: str = "error") -> None:
-        if out_of_frame not in OUT_OF_FRAME_POLICIES:
-            raise ConfigError(
-                f"data.dataset.out_of_frame must be one of {OUT_OF_FRAME_POLICIES}, got {out_of_frame!r}"
-            )
+    def __init__(self, name: str, skip_bad_samples: bool = False, out_of_frame: OutOfFrame = "error") -> None:
+        check_choice(out_of_frame, OUT_OF_FRAME_POLICIES, "data.dataset.out_of_frame")
         self.skip_bad_samples = skip_bad_samples
         self.out_of_frame = out_of_frame
         self.problems = ProblemLog(name)
@@ -137,9 +138,13 @@ class AnnotatedDataset(WSOLDataset):
     def fit_boxes(self, boxes: np.ndarray, size: tuple[int, int], where: str) -> np.ndarray:
         """Inclusive ``(N, 4)`` boxes checked against ``size`` under the ``out_of_frame`` policy.
 
-        ``"clip"`` clips boxes into the frame and removes those with no pixel inside it.
+        An end one past the last pixel (``x1 == W``) is clipped and counted under any
+        policy (:mod:`wsol.data.boxes`). ``"clip"`` clips boxes into the frame and removes
+        those with no pixel inside it.
         """
-        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        boxes, clipped = clip_box_ends(boxes, size)
+        if clipped:
+            self.problems.add("box end at the image size (clipped)", f"{where}: {clipped} boxes")
         width, height = size
         upper = np.array([width - 1, height - 1, width - 1, height - 1], dtype=np.float64)
         if np.any(boxes[:, :2] > boxes[:, 2:]):

@@ -26,7 +26,14 @@ from scipy.io import loadmat
 from scipy.io.matlab import MatReadError
 
 from wsol.data.datasets import DATASETS
-from wsol.data.datasets._base import AnnotatedDataset, check_map_size, list_images, points_of, require
+from wsol.data.datasets._base import (
+    AnnotatedDataset,
+    OutOfFrame,
+    check_map_size,
+    list_images,
+    points_of,
+    require,
+)
 from wsol.data.image_io import read_map
 from wsol.data.sample import Sample
 from wsol.errors import DataError, did_you_mean
@@ -51,7 +58,7 @@ class CAT2000Dataset(AnnotatedDataset):
         split: str = "train",
         categories: list[str] | None = None,
         skip_bad_samples: bool = False,
-        out_of_frame: str = "error",
+        out_of_frame: OutOfFrame = "error",
     ) -> None:
         super().__init__(f"cat2000/{split}", skip_bad_samples, out_of_frame)
         if split != "train":

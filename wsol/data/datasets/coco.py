@@ -35,7 +35,7 @@ import numpy as np
 from pycocotools.coco import COCO
 
 from wsol.data.datasets import DATASETS
-from wsol.data.datasets._base import RecordDataset, box_areas, order_labels, require
+from wsol.data.datasets._base import OutOfFrame, RecordDataset, box_areas, order_labels, require
 from wsol.data.sample import Sample
 from wsol.errors import DataError, did_you_mean
 
@@ -85,7 +85,7 @@ class COCODataset(RecordDataset):
         categories: list[str] | None = None,
         masks: bool = True,
         skip_bad_samples: bool = False,
-        out_of_frame: str = "error",
+        out_of_frame: OutOfFrame = "error",
     ) -> None:
         super().__init__(f"coco/{split}", skip_bad_samples, out_of_frame)
         root_path = require(root, "dataset root")

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from wsol.data.datasets import DATASETS
-from wsol.data.datasets._base import AnnotatedDataset, check_map_size, require
+from wsol.data.datasets._base import AnnotatedDataset, OutOfFrame, check_map_size, require
 from wsol.data.image_io import read_map
 from wsol.data.sample import Sample
 from wsol.errors import DataError, did_you_mean
@@ -72,7 +72,7 @@ class FolderCSVDataset(AnnotatedDataset):
         annotation_file: str | None = None,
         image_dir: str | None = None,
         skip_bad_samples: bool = False,
-        out_of_frame: str = "error",
+        out_of_frame: OutOfFrame = "error",
     ) -> None:
         super().__init__(f"folder_csv/{split}", skip_bad_samples, out_of_frame)
         self.root = require(root, "dataset root")

@@ -27,6 +27,7 @@ import numpy as np
 from wsol.data.datasets import DATASETS
 from wsol.data.datasets._base import (
     AnnotatedDataset,
+    OutOfFrame,
     check_map_size,
     list_images,
     points_of,
@@ -56,7 +57,7 @@ class MIT1003Dataset(AnnotatedDataset):
         split: str = "all",
         points_threshold: int = 128,
         skip_bad_samples: bool = False,
-        out_of_frame: str = "error",
+        out_of_frame: OutOfFrame = "error",
     ) -> None:
         super().__init__(f"mit1003/{split}", skip_bad_samples, out_of_frame)
         self.root = require(root, "dataset root")

@@ -28,7 +28,7 @@ from scipy.io import loadmat
 from scipy.io.matlab import MatReadError
 
 from wsol.data.datasets import DATASETS
-from wsol.data.datasets._base import AnnotatedDataset, read_split_list, require
+from wsol.data.datasets._base import AnnotatedDataset, OutOfFrame, read_split_list, require
 from wsol.data.datasets.salicon import FIXATION_CLASS
 from wsol.data.sample import Sample
 from wsol.errors import DataError
@@ -49,7 +49,7 @@ class OSIEDataset(AnnotatedDataset):
         root: str,
         split: str = "all",
         skip_bad_samples: bool = False,
-        out_of_frame: str = "error",
+        out_of_frame: OutOfFrame = "error",
     ) -> None:
         super().__init__(f"osie/{split}", skip_bad_samples, out_of_frame)
         self.root = require(root, "dataset root")

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from wsol.data.datasets import DATASETS
+from wsol.data.datasets._base import OutOfFrame
 from wsol.data.datasets.coco import COCODataset
 from wsol.data.sample import Sample
 from wsol.errors import ConfigError, DataError
@@ -63,7 +64,7 @@ class PetsDataset(COCODataset):
         annotation_file: str | None = None,
         image_dir: str | None = None,
         skip_bad_samples: bool = False,
-        out_of_frame: str = "error",
+        out_of_frame: OutOfFrame = "error",
     ) -> None:
         if split not in SPLIT_FRACTIONS:
             raise ConfigError(f"data.dataset.split: pets has splits {sorted(SPLIT_FRACTIONS)}, got {split!r}")

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from wsol.data.datasets import DATASETS
-from wsol.data.datasets._base import RecordDataset, check_map_size, require
+from wsol.data.datasets._base import OutOfFrame, RecordDataset, check_map_size, require
 from wsol.data.datasets.coco import load_coco
 from wsol.data.image_io import read_map
 from wsol.data.sample import Sample
@@ -59,7 +59,7 @@ class SALICONDataset(RecordDataset):
         split: str,
         annotation_file: str | None = None,
         skip_bad_samples: bool = False,
-        out_of_frame: str = "error",
+        out_of_frame: OutOfFrame = "error",
     ) -> None:
         super().__init__(f"salicon/{split}", skip_bad_samples, out_of_frame)
         self.root = require(root, "dataset root")

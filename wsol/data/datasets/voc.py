@@ -30,7 +30,14 @@ from pathlib import Path
 import numpy as np
 
 from wsol.data.datasets import DATASETS
-from wsol.data.datasets._base import AnnotatedDataset, box_areas, check_map_size, order_labels, require
+from wsol.data.datasets._base import (
+    AnnotatedDataset,
+    OutOfFrame,
+    box_areas,
+    check_map_size,
+    order_labels,
+    require,
+)
 from wsol.data.image_io import read_map
 from wsol.data.sample import Sample
 from wsol.errors import DataError, did_you_mean
@@ -73,7 +80,7 @@ class VOCDataset(AnnotatedDataset):
         use_difficult: bool = False,
         masks: bool = False,
         skip_bad_samples: bool = False,
-        out_of_frame: str = "error",
+        out_of_frame: OutOfFrame = "error",
     ) -> None:
         super().__init__(f"voc/{split}", skip_bad_samples, out_of_frame)
         self.root = require(root, "dataset root")

@@ -64,10 +64,16 @@ class GTTransform:
     Args:
         steps: albumentations transforms producing an ``S x S`` uint8 image.
         image_size: ``S``.
+        fields: the ground-truth kinds its consumer needs; a dataset loads only these for
+            ``dataset[i]`` (:class:`~wsol.data.dataset.WSOLDataset`). None: all.
+            Whatever a sample holds is transformed regardless.
     """
 
-    def __init__(self, steps: Sequence[A.BasicTransform], image_size: int) -> None:
+    def __init__(
+        self, steps: Sequence[A.BasicTransform], image_size: int, fields: frozenset[str] | None = None
+    ) -> None:
         self.image_size = image_size
+        self.fields = fields
         self.compose = A.Compose(
             list(steps),
             bbox_params=A.BboxParams(format="pascal_voc", label_fields=["box_ids"]),
@@ -83,12 +89,15 @@ class GTTransform:
         masks, names = _collect_masks(sample)
         boxes = _to_exclusive(sample.boxes)
         squares = _squares(sample.fixations)
-        out = self.compose(
-            image=sample.image,
-            masks=masks,
-            bboxes=np.concatenate([boxes, squares]),
-            box_ids=np.arange(len(boxes) + len(squares)),  # boxes first, then fixation squares
-        )
+        try:
+            out = self.compose(
+                image=sample.image,
+                masks=masks,
+                bboxes=np.concatenate([boxes, squares]),
+                box_ids=np.arange(len(boxes) + len(squares)),  # boxes first, then fixation squares
+            )
+        except ValueError as err:  # albumentations' box checks; datasets catch such boxes first
+            raise DataError(f"image {sample.image_id!r}: {str(err).splitlines()[0]}") from None
         image = out["image"]
         if image.shape[:2] != (self.image_size, self.image_size):
             raise RuntimeError(f"transform produced {image.shape[:2]}, expected {self.image_size}")

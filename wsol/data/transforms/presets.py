@@ -31,6 +31,13 @@ class PILResize(A.Resize):
         return np.array(resized)
 
 
+TRAIN_FIELDS: frozenset[str] = frozenset()
+"""Ground truth the training transforms ask datasets for: none (training uses the image
+and its labels; boxes, masks, part masks and fixations are evaluation ground truth, and
+the albumentations draws do not depend on which targets are passed, so dropping them
+leaves the augmented training images unchanged)."""
+
+
 def train_resize_side(image_size: int) -> int:
     """wsolevaluation's train resize (256 for 224) scaled to ``image_size``."""
     return round(image_size * 256 / 224)
@@ -45,7 +52,7 @@ def wsol_train(image_size: int, flip_p: float = 0.5) -> GTTransform:
         A.RandomCrop(image_size, image_size),
         A.HorizontalFlip(p=flip_p),
     ]
-    return GTTransform(steps, image_size)
+    return GTTransform(steps, image_size, fields=TRAIN_FIELDS)
 
 
 @TRANSFORMS.register("wsol_eval")
@@ -71,4 +78,4 @@ def strong_train(
         A.HorizontalFlip(p=flip_p),
         A.ColorJitter(brightness=jitter, contrast=jitter, saturation=jitter, hue=0.0, p=0.8),
     ]
-    return GTTransform(steps, image_size)
+    return GTTransform(steps, image_size, fields=TRAIN_FIELDS)

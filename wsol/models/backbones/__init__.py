@@ -6,8 +6,10 @@ Contract of a member: a callable ``(cfg: BackboneConfig) -> Backbone`` (see
 :class:`wsol.models.backbones.base.Backbone`): an ``nn.Module`` whose forward maps
 ``(B, 3, H, W)`` images to a list of ``(B, C_i, H_i, W_i)`` tensors ending with the stage
 chosen by ``cfg.feature_stage``, exposing ``channels`` (one per returned stage) and
-``stage_modules`` (the module producing each stage, so heads can insert blocks after
-them with :meth:`~wsol.models.backbones.base.Backbone.insert_after`).
+``stage_modules`` (the module producing each stage, so training methods can insert
+blocks after them with :meth:`~wsol.models.backbones.base.Backbone.insert_after`) and,
+where it can, :meth:`~wsol.models.backbones.base.Backbone.run_stage` (one stage at a
+time, for heads that place attention layers between stages).
 
 Any timm model name that is not a registered member is built by
 :class:`wsol.models.backbones.timm_backbone.TimmBackbone`, except timm's vision

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from wsol.errors import ConfigError
+
 
 class Backbone(nn.Module):
     """Images -> per-stage feature maps; see the BACKBONES contract."""
@@ -11,12 +13,29 @@ class Backbone(nn.Module):
     channels: list[int]
     stage_modules: list[nn.Module]
 
+    @property
+    def runs_stagewise(self) -> bool:
+        """Whether :meth:`run_stage` works for this backbone."""
+        return False
+
+    def run_stage(self, index: int, x: Tensor) -> Tensor:
+        """Stage ``index`` alone: ``x`` is stage ``index - 1``'s output (the images for stage 0).
+
+        Running stages ``0 .. len(channels) - 1`` in turn gives :meth:`forward`'s features, so a
+        caller can transform a stage's output before the next stage sees it, explicitly and
+        per call (:class:`~wsol.models.heads.inserted.InsertedBlocksHead` places attention
+        layers this way). Backbones that cannot split their forward raise a ``ConfigError``.
+        """
+        raise ConfigError(f"model.backbone: {type(self).__name__} cannot run stage by stage")
+
     def insert_after(self, stage: int, block: nn.Module) -> None:
         """Apply ``block`` to the output of stage ``stage`` (negative indices allowed).
 
         The block sees the stage's output and its result replaces it, for later stages
         and for the returned features alike. The block is registered as a submodule
-        (so it trains and is saved) under ``inserted.<stage>_<n>``.
+        (so it trains and is saved) under ``inserted.<stage>_<n>``. Training methods use
+        this (ADL, EIL: blocks that return a tensor only); heads do not, they run the
+        stages themselves (:meth:`run_stage`) and so can return what their layers compute.
         """
         stage %= len(self.stage_modules)
         if not hasattr(self, "inserted"):

@@ -21,8 +21,8 @@ def convnet(cfg: BackboneConfig) -> ConvNet:
         raise ConfigError(
             f"model.backbone.options: unknown option {key!r} for convnet{did_you_mean(key, DEFAULTS)}"
         )
-    if str(cfg.pretrained).lower() not in ("false", "none", ""):
-        raise ConfigError("model.backbone.pretrained: convnet has no pretrained weights; use 'false'")
+    if cfg.weights != "none":
+        raise ConfigError("model.backbone.weights: convnet has no pretrained weights; use 'none'")
     options = {**DEFAULTS, **cfg.options}
     num_stages = len(options["strides"])
     if not -num_stages <= cfg.feature_stage < num_stages:
@@ -73,6 +73,13 @@ class ConvNet(Backbone):
         self.stages = self.stages[:num_stages]
         self.channels = self.channels[:num_stages]
         self.stage_modules = list(self.stages)
+
+    @property
+    def runs_stagewise(self) -> bool:
+        return True
+
+    def run_stage(self, index: int, x: Tensor) -> Tensor:
+        return self.stages[index](x)
 
     def forward(self, images: Tensor) -> list[Tensor]:
         features, x = [], images

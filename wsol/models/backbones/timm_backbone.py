@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import timm
+from timm.models._features import FeatureDictNet
+from timm.models.efficientnet import EfficientNetFeatures
+from timm.models.mobilenetv3 import MobileNetV3Features
 from torch import Tensor, nn
 
 from wsol.config.schema import BackboneConfig
@@ -19,6 +22,10 @@ class TimmBackbone(Backbone):
     with the last stage at stride 1 and VGG16 without pool5 (here: stride-2 convolutions
     of the stage get stride 1, and pooling layers whose kernel equals their stride
     become identities). Changed stages keep their weights, so pretrained weights still load.
+
+    :meth:`run_stage` works for the feature wrappers that run their modules in sequence
+    (timm's ``FeatureListNet``, used by ResNet, VGG, ConvNeXt, DenseNet, ..., and the
+    EfficientNet / MobileNet feature classes); ``forward`` is always timm's own.
     """
 
     def __init__(self, cfg: BackboneConfig) -> None:
@@ -49,9 +56,40 @@ class TimmBackbone(Backbone):
                 raise ConfigError(f"model.backbone.stride_one_stages: no stage {stage} in {cfg.name}")
             _remove_downsampling(self.body, _stage_span(list(modules), names, stage % len(names)))
         self.stage_modules = [self.body.get_submodule(n) for n in names]
+        self.stage_runs = _stage_runs(self.body)
+
+    @property
+    def runs_stagewise(self) -> bool:
+        return self.stage_runs is not None
+
+    def run_stage(self, index: int, x: Tensor) -> Tensor:
+        if self.stage_runs is None:
+            return super().run_stage(index, x)
+        for module in self.stage_runs[index]:
+            x = module(x)
+        return x
 
     def forward(self, images: Tensor) -> list[Tensor]:
         return self.body(images)
+
+
+def _stage_runs(body: nn.Module) -> list[list[nn.Module]] | None:
+    """The modules each stage runs, in order, for the sequential feature wrappers; else None."""
+    if isinstance(body, FeatureDictNet):
+        runs, run = [], []
+        for name, module in body.items():
+            run.append(module)
+            if name in body.return_layers:
+                runs.append(run)
+                run = []
+        return runs
+    if isinstance(body, (EfficientNetFeatures, MobileNetV3Features)) and body.feature_hooks is None:
+        stem = [body.conv_stem, body.bn1, *([body.act1] if isinstance(body, MobileNetV3Features) else [])]
+        ends = sorted(body._stage_out_idx)  # stage i's output follows the first ends[i] blocks
+        runs = [list(body.blocks[a:b]) for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+        runs[0] = [*stem, *runs[0]]
+        return runs
+    return None
 
 
 def _stage_span(order: list[str], stage_names: list[str], stage: int) -> list[str]:

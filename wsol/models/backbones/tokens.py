@@ -79,8 +79,9 @@ class TokenFeatures(list):
       queries), when the backbone records them (``keep_attention``), else empty.
     """
 
-    def __init__(self, maps: list[Tensor], layout: TokenLayout, prefix: dict[str, Tensor],
-                 attentions: list[Tensor]) -> None:
+    def __init__(
+        self, maps: list[Tensor], layout: TokenLayout, prefix: dict[str, Tensor], attentions: list[Tensor]
+    ) -> None:
         super().__init__(maps)
         self.layout, self.prefix, self.attentions = layout, prefix, attentions
 
@@ -106,12 +107,15 @@ class TokenBackbone(Backbone):
     to ``timm.create_model``: a CPU-sized DeiT is ``deit_tiny_patch16_224`` with
     ``{patch_size: 8, depth: 4, img_size: 128}``; the same code takes a full DeiT with no options.
 
-    Blocks inserted with :meth:`insert_after` see (and return) the block's patch-token map;
-    prefix tokens pass them untouched. ``keep_attention = True`` (set by heads that need it,
-    e.g. TS-CAM) records every block's attention probabilities in each forward pass; the
-    blocks then compute attention explicitly instead of with torch's fused kernel, which is
-    also what a second derivative through the model needs (the fused CPU kernel has none:
-    set it for differentiable input-gradient maps, e.g. ``saliency`` with ``differentiable=True``).
+    Blocks inserted with :meth:`insert_after` (ADL, EIL) see (and return) the block's patch-token
+    map; prefix tokens pass them untouched. It does not run stage by stage (``run_stage``): a
+    stage's map alone lacks the prefix tokens the next block needs, so heads that place
+    layers between stages (``runs_backbone``: se, cbam, ...) refuse it with a config error.
+    ``keep_attention = True`` (set by heads that need it, e.g. TS-CAM) records every block's
+    attention probabilities in each forward pass; the blocks then compute attention
+    explicitly instead of with torch's fused kernel, which is also what a second derivative
+    through the model needs (the fused CPU kernel has none: set it for differentiable
+    input-gradient maps, e.g. ``saliency`` with ``differentiable=True``).
     """
 
     def __init__(self, cfg: BackboneConfig) -> None:
@@ -172,12 +176,15 @@ class TokenBackbone(Backbone):
         """
         attentions: list[Tensor] = []
         modules = [block.attn for block in self.body.blocks]
-        if not all(hasattr(m, "fused_attn") and isinstance(getattr(m, "attn_drop", None), nn.Module)
-                   for m in modules):
+        if not all(
+            hasattr(m, "fused_attn") and isinstance(getattr(m, "attn_drop", None), nn.Module) for m in modules
+        ):
             raise WSOLError("this transformer's attention modules do not expose attention probabilities")
         fused = [m.fused_attn for m in modules]
-        handles = [m.attn_drop.register_forward_hook(lambda _m, args, _o: attentions.append(args[0]))
-                   for m in modules]
+        handles = [
+            m.attn_drop.register_forward_hook(lambda _m, args, _o: attentions.append(args[0]))
+            for m in modules
+        ]
         try:
             for m in modules:
                 m.fused_attn = False

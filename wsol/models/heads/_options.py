@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from wsol import errors
 from wsol.errors import ConfigError
 
 
 def check_choice(value: str, choices: Sequence[str], option: str) -> str:
-    """Return ``value`` if it is one of ``choices``, else raise naming ``model.head.<option>``."""
-    if value not in choices:
-        raise ConfigError(f"model.head.{option}: {value!r} is not one of {tuple(choices)}")
-    return value
+    """:func:`wsol.errors.check_choice` naming ``model.head.<option>``."""
+    return errors.check_choice(value, choices, f"model.head.{option}")
 
 
 def resolve_stages(stages: Sequence[int], num_stages: int) -> list[int]:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import math
-from typing import ClassVar
+from collections.abc import Sequence
+from typing import ClassVar, Literal, get_args
 
 import torch
 from torch import Tensor, nn
 
-from wsol.errors import ConfigError
+from wsol.errors import ConfigError, check_choice
 from wsol.models.heads import HEADS
 from wsol.models.output import ModelOutput
 
-POOLINGS = ("gap", "gmp", "lse", "topk")
+Pooling = Literal["gap", "gmp", "lse", "topk"]  # checked when a config loads (Registry.check)
+POOLINGS = get_args(Pooling)
 
 
 @HEADS.register("cam")
@@ -31,6 +33,12 @@ class CAMHead(nn.Module):
     * ``topk``: WILDCAT's ``mean of the k+ highest + alpha * mean of the k- lowest`` with
       ``k = topk_ratio * h * w`` (Durand et al., CVPR 2017; github.com/durandtibo/wildcat.pytorch).
 
+    ``conv_channels`` puts 3x3 convolutions (each followed by a ReLU) with those output
+    channels before the classifier, so that ``f`` is their output: wsolevaluation's VGG16
+    CAM network has one of 1024 channels (its ``conv6``), and its ACoL classifiers two of
+    1024 (``classifier_A``/``classifier_B``, whose final 1x1 convolution is this linear
+    classifier: the same logits, and maps that differ by the bias, a per-map constant).
+
     Maps are returned raw (no ReLU, no normalisation); evaluation normalises them.
     """
 
@@ -40,19 +48,27 @@ class CAMHead(nn.Module):
         self,
         in_channels: list[int],
         num_classes: int,
-        pooling: str = "gap",
+        pooling: Pooling = "gap",
         lse_r: float = 5.0,
         topk_ratio: float = 0.2,
         topk_alpha: float = 0.7,
+        conv_channels: Sequence[int] = (),
     ) -> None:
         super().__init__()
-        if pooling not in POOLINGS:
-            raise ConfigError(f"model.head.pooling: {pooling!r} is not one of {POOLINGS}")
+        check_choice(pooling, POOLINGS, "model.head.pooling")
         self.pooling, self.lse_r, self.topk_ratio, self.topk_alpha = pooling, lse_r, topk_ratio, topk_alpha
-        self.classifier = nn.Linear(in_channels[-1], num_classes)
+        if any(int(c) <= 0 for c in conv_channels):
+            raise ConfigError(f"model.head.conv_channels: need positive widths, got {list(conv_channels)}")
+        layers: list[nn.Module] = []
+        width = in_channels[-1]
+        for channels in conv_channels:
+            layers += [nn.Conv2d(width, int(channels), 3, padding=1), nn.ReLU(inplace=False)]
+            width = int(channels)
+        self.convs = nn.Sequential(*layers)
+        self.classifier = nn.Linear(width, num_classes)
 
     def forward(self, features: list[Tensor]) -> ModelOutput:
-        feats = features[-1]
+        feats = self.convs(features[-1])
         cams = torch.einsum("kc,bchw->bkhw", self.classifier.weight, feats)
         if self.pooling == "gap":
             logits = self.classifier(feats.mean(dim=(2, 3)))
