@@ -35,7 +35,7 @@ class PC1Center(PC1):
     (ImageNet) statistics, and each step folds the batch's features (detached) into the PC1
     statistics (``momentum`` null, the default: the exact mean over the images seen) and
     returns the cross-entropy of the head on them, gradients flowing as for any method.
-    With ``optim.lr: 0`` (configs/pets/pc1_center.yaml) no weight changes: one epoch is a
+    With a negligible ``optim.lr`` (1e-12 in configs/pets/pc1_center.yaml) no weight changes: one epoch is a
     training-free fit of the component on the training images, under the train transform.
     Class-agnostic, image-level labels only.
 
