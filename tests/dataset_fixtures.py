@@ -304,6 +304,13 @@ def _csv_with_boxes_and_masks(root: Path) -> None:
         gray(root / "masks" / name, mask)
 
 
+def folder_tree(root: Path) -> None:
+    """Three images; ``some.txt`` lists two of them (one by its stem)."""
+    for name, width in (("a.png", 12), ("b.jpg", 10), ("c.png", 8)):
+        image(root / name, width, 6)
+    (root / "some.txt").write_text("c\nb.jpg\n")
+
+
 def _voc_two_images(root: Path) -> None:
     voc_tree(root, ("a1", "b2"))
 
@@ -321,6 +328,7 @@ SYNTHPARTS = {"seed": 1, "num_train": 2, "num_val": 2, "num_test": 0, "image_siz
 FIXTURES: dict[str, DatasetFixture] = {
     "cat2000": DatasetFixture(cat2000_tree, "train", FIXATIONS, "trainSet/FIXATIONLOCS/*/*.mat"),
     "coco": DatasetFixture(coco_tree, "val", BOXES_MASKS, "annotations/*.json", {"skip_bad_samples": True}),
+    "folder": DatasetFixture(folder_tree, "some", frozenset(), "some.txt"),
     "folder_csv": DatasetFixture(_csv_with_boxes_and_masks, "train", BOXES_MASKS, "annotations.csv"),
     "mit1003": DatasetFixture(mit_tree, "all", FIXATIONS, "ALLFIXATIONMAPS/*_fixPts.jpg"),
     "osie": DatasetFixture(osie_tree, "all", FIXATIONS, "data/eye/*.mat", {"skip_bad_samples": True}),

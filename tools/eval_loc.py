@@ -32,6 +32,15 @@ reads ``DIR/<image_id without extension>.npy`` (224 x 224 maps in [0, 1]) and wr
 ``metrics.json`` into the ``--out`` folder (default: the current directory; an existing
 ``metrics.json`` there needs ``--overwrite``). Every path
 is relative to the current directory.
+
+Class-agnostic maps of a folder of unlabelled photos (no ground truth, nothing scored)::
+
+    python tools/eval_loc.py folder SOURCE IMAGE_DIR [key=value ...] [--baseline center] [--out DIR]
+
+SOURCE is a checkpoint (maps of each image's predicted class) or a config (e.g. a
+pretrained backbone with method ``pc1``, whose statistics are then fitted on the folder's
+own images). Writes ``DIR/<image name without extension>.npy`` (default ``DIR``: ``maps``),
+the layout ``scoremaps`` reads.
 """
 
 from __future__ import annotations
@@ -45,6 +54,7 @@ import numpy as np
 
 from wsol import run_files
 from wsol.cli import run_cli
+from wsol.evaluation.folder import FolderMaps, write_folder_maps
 from wsol.evaluation.from_checkpoint import CheckpointEval, evaluate_checkpoint
 from wsol.evaluation.maps import BASELINES
 from wsol.evaluation.scoremaps import ScoremapEval, evaluate_scoremaps
@@ -55,13 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    modes = parser.add_subparsers(dest="mode", required=True, metavar="{checkpoint,scoremaps}")
+    modes = parser.add_subparsers(dest="mode", required=True, metavar="{checkpoint,scoremaps,folder}")
     ckpt = modes.add_parser("checkpoint", help="score a wsol checkpoint's maps on val and test")
     ckpt.add_argument("checkpoint", type=Path, help="a wsol checkpoint (epoch_NNNN.pth or best.pth)")
     ckpt.add_argument("overrides", nargs="*", help="dot-list overrides of the checkpoint's config")
     source = ckpt.add_mutually_exclusive_group()
     source.add_argument("--explainer", help="registered explainer instead of the head's maps (e.g. gradcam)")
-    source.add_argument("--baseline", choices=BASELINES, help="baseline map instead (center: Gaussian)")
+    source.add_argument("--baseline", choices=sorted(BASELINES), help="baseline map instead (e.g. center)")
     ckpt.add_argument(
         "--overlays", type=int, help="test images drawn (default: the config's eval.num_overlays)"
     )
@@ -85,6 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
     maps.add_argument("--out", type=Path, default=Path("."), help="output folder for metrics.json")
     maps.add_argument("--overwrite", action="store_true", help="replace a metrics.json already in --out")
     maps.add_argument("--no-progress", action="store_true")
+    folder = modes.add_parser("folder", help="write class-agnostic maps of a folder of unlabelled images")
+    folder.add_argument("source", type=Path, help="a wsol checkpoint (.pth) or a config (.yaml)")
+    folder.add_argument("images", type=Path, help="folder of images (no labels)")
+    folder.add_argument("overrides", nargs="*", help="dot-list overrides of the config")
+    folder.add_argument("--baseline", choices=sorted(BASELINES), help="baseline map instead")
+    folder.add_argument("--out", type=Path, default=Path("maps"), help="output folder for the .npy maps")
+    folder.add_argument("--no-progress", action="store_true")
     return parser
 
 
@@ -105,6 +122,12 @@ def main(argv: list[str] | None = None) -> int:
             faithfulness=args.faithfulness,
         )
         evaluate_checkpoint(job)
+        return 0
+    if args.mode == "folder":
+        written = write_folder_maps(
+            FolderMaps(args.source, args.images, args.overrides, args.baseline, args.out, progress)
+        )
+        print(f"wrote {len(written)} maps to {args.out}")
         return 0
     run_files.refuse_to_overwrite(args.out, args.overwrite)
     job = ScoremapEval(

@@ -22,7 +22,6 @@ from wsol.utils.precision import autocast
 
 MapFn = Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]
 ExplainFn = Callable[[nn.Module, Tensor, Tensor], Tensor]
-BASELINES = ("center",)
 
 
 @dataclass
@@ -88,20 +87,60 @@ def explainer_maps(model: nn.Module, spec: Mapping[str, Any]) -> MapFn:
     return compute
 
 
-def baseline_maps(model: nn.Module, baseline: str, sigma_frac: float = 0.3) -> MapFn:
-    """The model's logits with a map that ignores the image.
+def center_map(images: Tensor, sigma_frac: float = 0.3) -> Tensor:
+    """``(B, H, W)`` copies of the centred Gaussian :func:`~wsol.metrics.fixations.center_bias`
+    (peak 1, standard deviation ``sigma_frac`` of each side) at the input's resolution."""
+    gaussian = torch.as_tensor(center_bias(tuple(images.shape[-2:]), sigma_frac), dtype=torch.float32)
+    return gaussian.to(images.device).expand(images.shape[0], -1, -1)
 
-    ``center``: the centred Gaussian :func:`wsol.metrics.fixations.center_bias` (peak 1,
-    standard deviation ``sigma_frac`` of each side) at the input's resolution, the same
-    for every image; it tells how much of a score a map gets from photographers'
-    centre bias alone.
+
+def gradient_map(images: Tensor, sigma_frac: float = 0.04) -> Tensor:
+    """``(B, H, W)`` blurred gradient magnitude of the images: a map made from the pixels alone.
+
+    ``G = blur_s(|Sobel(I)|)``: ``I`` is the channel mean of the (normalised) input, ``|Sobel|``
+    the Euclidean norm of its 3x3 Sobel derivatives (replicated border), ``blur_s`` a
+    Gaussian of standard deviation ``s = sigma_frac * max(H, W)`` pixels (reflected border,
+    truncated at 3 s). Edges and texture, where the eyes of observers and the edges of objects
+    are, score high; flat sky and walls low. The classic low-level cue of saliency models
+    (Itti, Koch & Niebur, PAMI 1998 use oriented contrast at several scales; this is one scale
+    of one channel).
     """
-    check_choice(baseline, BASELINES, "baseline")
+    gray = images.float().mean(1, keepdim=True)
+    sobel = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]], device=images.device)
+    padded = nn.functional.pad(gray, (1, 1, 1, 1), mode="replicate")
+    gx = nn.functional.conv2d(padded, sobel[None, None])
+    gy = nn.functional.conv2d(padded, sobel.T[None, None])
+    return _gaussian_blur(torch.sqrt(gx**2 + gy**2), sigma_frac * max(images.shape[-2:]))[:, 0]
+
+
+def _gaussian_blur(maps: Tensor, sigma: float) -> Tensor:
+    """Separable Gaussian blur of ``(B, 1, H, W)`` maps (reflected border, radius ``3 sigma``)."""
+    h, w = maps.shape[-2:]
+    radius = max(1, min(int(3 * sigma + 0.5), h - 1, w - 1))
+    x = torch.arange(-radius, radius + 1, dtype=maps.dtype, device=maps.device)
+    kernel = torch.exp(-0.5 * (x / sigma) ** 2)
+    kernel = kernel / kernel.sum()
+    rows = nn.functional.pad(maps, (radius, radius, 0, 0), mode="reflect")
+    out = nn.functional.conv2d(rows, kernel[None, None, None])
+    columns = nn.functional.pad(out, (0, 0, radius, radius), mode="reflect")
+    return nn.functional.conv2d(columns, kernel[None, None, :, None])
+
+
+BASELINES: dict[str, Callable[[Tensor], Tensor]] = {"center": center_map, "gradient": gradient_map}
+
+
+def baseline_maps(model: nn.Module, baseline: str) -> MapFn:
+    """The model's logits with a map that ignores the model (:data:`BASELINES`).
+
+    ``center``: :func:`center_map`, the same for every image; it tells how much of a score a
+    map gets from photographers' centre bias alone. ``gradient``: :func:`gradient_map`, how
+    much a map gets from edges alone.
+    """
+    make_map = BASELINES[check_choice(baseline, sorted(BASELINES), "baseline")]
 
     def compute(images: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
         with torch.no_grad():
             logits = model(images).logits.float()
-        gaussian = torch.as_tensor(center_bias(tuple(images.shape[-2:]), sigma_frac), dtype=torch.float32)
-        return logits, gaussian.to(images.device).expand(images.shape[0], -1, -1)
+            return logits, make_map(images)
 
     return compute
