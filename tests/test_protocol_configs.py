@@ -41,7 +41,7 @@ def tiny_overrides(root: Path, out: Path) -> list[str]:
         f"data.dataset.root={root}",
         f"output_dir={out}",
         "device=cpu",
-        "model.backbone.pretrained=false",
+        "model.backbone.weights=none",
         "data.image_size=32",
         "data.batch_size=4",
         "data.eval_batch_size=4",

@@ -87,10 +87,10 @@ def test_box_problem_names_the_convention(box, problem):
 def test_box_ending_at_the_image_width_is_clipped_and_counted(tmp_path, caplog):
     wsoleval_split(tmp_path, "test", [("a.png", 0, (8, 6), "0,0,8,6")])
     dataset = create_dataset(spec(tmp_path), "test")
-    dataset.transform = TRANSFORMS.build("wsol_train", image_size=16)
+    dataset.transform = TRANSFORMS.build("wsol_eval", image_size=16)  # training transforms carry no boxes
     with caplog.at_level(logging.WARNING, logger="wsol.data"):
         assert dataset.load_target(0).boxes.tolist() == [[0, 0, 7, 5]]
-        item = dataset[0]  # the training path: no albumentations error
+        item = dataset[0]  # the transform path: no albumentations error
     assert dataset.problems.counts["box end at the image size (clipped)"] == 2
     assert "a.png" in caplog.text and item["boxes"].shape == (1, 4)
 

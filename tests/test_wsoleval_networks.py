@@ -30,11 +30,15 @@ CASES = [(arch, kind, False) for arch in NETWORKS for kind in ("cam", "acol", "s
 CASES += [(arch, "cam", True) for arch in NETWORKS] + [("vgg16", "acol", True), ("vgg16", "spg", True)]
 
 
+def weights_file(path) -> tuple[str, str]:
+    return "model.backbone.weights=checkpoint", f"model.backbone.checkpoint={path}"
+
+
 def wsol_network(arch: str, kind: str, large: bool, *overrides: str):
     cfg = load_config(
         CONFIGS / "cub" / f"{kind}_{arch}.yaml",
         [
-            "model.backbone.pretrained=false",
+            "model.backbone.weights=none",
             f"model.backbone.options.large_feature_map={str(large).lower()}",
             *overrides,
         ],
@@ -122,7 +126,7 @@ def test_vgg_keys_follow_the_convolution_order():
 def test_imagenet_weights_offline_is_one_line_error():
     offline = mock.patch("torch.hub.load_state_dict_from_url", side_effect=OSError("network unreachable"))
     with offline, pytest.raises(ConfigError) as err:
-        wsol_network("resnet50", "cam", False, "model.backbone.pretrained=torchvision")
+        wsol_network("resnet50", "cam", False, "model.backbone.weights=timm")
     message = str(err.value)
     assert "\n" not in message and "resnet50-19c8e357.pth" in message and isinstance(err.value, WSOLError)
 
@@ -133,13 +137,25 @@ def test_imagenet_weights_from_a_torchvision_file(tmp_path):
     source = NETWORKS["vgg16"]("cam", False).state_dict()
     source = {k: v for k, v in source.items() if k.startswith("features.")}
     torch.save(source, tmp_path / "vgg16.pth")
-    model, _ = wsol_network("vgg16", "spg", False, f"model.backbone.pretrained={tmp_path / 'vgg16.pth'}")
+    model, _ = wsol_network(
+        "vgg16",
+        "spg",
+        False,
+        "model.backbone.weights=checkpoint",
+        f"model.backbone.checkpoint={tmp_path / 'vgg16.pth'}",
+    )
     torch.testing.assert_close(model.backbone.body[0][0].weight, source["features.0.weight"])
     torch.testing.assert_close(model.backbone.top[1][0].weight, source["features.24.weight"])
     del source["features.28.bias"]
     torch.save(source, tmp_path / "vgg16.pth")
     with pytest.raises(CheckpointError, match=r"features\.28\.bias"):
-        wsol_network("vgg16", "cam", False, f"model.backbone.pretrained={tmp_path / 'vgg16.pth'}")
+        wsol_network(
+            "vgg16",
+            "cam",
+            False,
+            "model.backbone.weights=checkpoint",
+            f"model.backbone.checkpoint={tmp_path / 'vgg16.pth'}",
+        )
 
 
 @pytest.mark.parametrize(("arch", "kind"), [("inception_v3", "spg"), ("vgg16", "acol")])

@@ -91,7 +91,7 @@ def published(dataset: str, method: str, arch: str) -> float:
 def backbone(arch: str, method: str) -> list[str]:
     lines = [
         f"    name: wsoleval_{arch}",
-        "    pretrained: torchvision     # ImageNet weights (main.py --pretrained TRUE)",
+        "    weights: timm               # ImageNet weights via torch.hub (main.py --pretrained TRUE)",
     ]
     if arch == "inception_v3" and method == "acol":
         lines.append("    feature_stage: 3            # ACoL's classifiers read Mixed_6e (wsol/inception.py)")

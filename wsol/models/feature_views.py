@@ -97,6 +97,7 @@ def capture_input(head: CAMHead | None) -> Iterator[list]:
     if head is None:
         yield found
         return
+
     def keep(_module: nn.Module, inputs: tuple[list[Tensor], ...]) -> None:
         found[:] = [inputs[0]]  # the last call (DCN calls its top layers on coarse features first)
 

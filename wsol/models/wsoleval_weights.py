@@ -171,7 +171,7 @@ def _short(keys: list[str], n: int = 12) -> str:
 
 
 def load_imagenet_weights(backbone: nn.Module, arch: str, choice: str, name: str) -> None:
-    """Load ``model.backbone.pretrained`` (``false``, ``torchvision`` or a file path) into ``backbone``."""
+    """Load initial weights (``none``, ``torchvision`` for ``weights: timm``, or a file) into ``backbone``."""
     if choice.lower() in ("false", "none", ""):
         return
     state = fetch_hub_weights(arch, name) if choice == "torchvision" else read_state_dict(Path(choice))
@@ -182,7 +182,7 @@ def load_imagenet_weights(backbone: nn.Module, arch: str, choice: str, name: str
     wanted = {k for k in names if not k.startswith(_NEW_LAYERS)}
     missing = sorted(wanted - set(trunk))
     if missing:
-        raise CheckpointError(f"model.backbone.pretrained: {choice} lacks {name} weights {_short(missing)}")
+        raise CheckpointError(f"model.backbone.weights: {choice} lacks {name} weights {_short(missing)}")
     target = backbone.state_dict()
     loaded = {names[k]: _fit(trunk[k], target[names[k]], k) for k in wanted}
     backbone.load_state_dict(loaded, strict=False)
@@ -196,8 +196,8 @@ def fetch_hub_weights(arch: str, name: str) -> dict[str, Tensor]:
     except Exception as err:  # URLError, HTTPError, OSError, ...
         cache = Path(torch.hub.get_dir()) / "checkpoints"
         raise ConfigError(
-            f"model.backbone.pretrained: cannot get the ImageNet weights of {name} ({url}: "
-            f"{type(err).__name__}); offline, put that file in {cache} or set model.backbone.pretrained "
+            f"model.backbone.weights: cannot get the ImageNet weights of {name} ({url}: "
+            f"{type(err).__name__}); offline, put that file in {cache} or set model.backbone.weights "
             "to its path"
         ) from None
 
@@ -205,7 +205,7 @@ def fetch_hub_weights(arch: str, name: str) -> dict[str, Tensor]:
 def read_state_dict(path: Path) -> dict[str, Tensor]:
     """A torchvision-format state dict from a local file (one-line error if unreadable)."""
     if not path.is_file():
-        raise ConfigError(f"model.backbone.pretrained: weights file not found: {path}")
+        raise ConfigError(f"model.backbone.weights: weights file not found: {path}")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises many types for corrupt files

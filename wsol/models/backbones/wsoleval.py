@@ -130,8 +130,18 @@ def _finish(net: WsolEvalBackbone, cfg: BackboneConfig, arch: str) -> WsolEvalBa
         if not -len(net.stage_modules) <= stage < len(net.stage_modules):
             raise ConfigError(f"model.backbone.stride_one_stages: no stage {stage} in {cfg.name}")
         keep_size(net.stage_modules[stage])
-    load_imagenet_weights(net, arch, str(cfg.pretrained), cfg.name)
+    load_imagenet_weights(net, arch, _weights_source(cfg), cfg.name)
     return net
+
+
+def _weights_source(cfg: BackboneConfig) -> str:
+    """``none``; ``torchvision`` for ``weights: timm`` (the reference's own ImageNet files, fetched
+    through torch.hub); or the ``checkpoint`` file."""
+    if cfg.weights == "checkpoint":
+        return str(cfg.checkpoint)
+    if cfg.weights == "efficientnet_lite0_package":
+        raise ConfigError(f"model.backbone.weights: efficientnet_lite0_package holds no {cfg.name} weights")
+    return "torchvision" if cfg.weights == "timm" else "none"
 
 
 def keep_size(stage: nn.Module) -> None:
