@@ -70,7 +70,7 @@ def test_shares_are_ordered_fractions(heatmap: np.ndarray, obj: np.ndarray, cue:
     cue &= obj
     share = cue_share(heatmap, cue, obj)
     if heatmap.sum() > 0:
-        assert 0.0 <= share.cue_share <= share.object_share <= 1.0 + 1e-12
+        assert 0.0 <= share.cue_share <= share.object_share + 1e-12 <= 1.0 + 2e-12  # sums round differently
     if share.object_share > 0:
         assert 0.0 <= share.cue_share_in_object <= 1.0 + 1e-12
 
