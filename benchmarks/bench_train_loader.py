@@ -1,6 +1,6 @@
 """One training epoch of the main job's loader: all ground truth (before) vs only what training uses.
 
-    python benchmarks/bench_train_loader.py --root /work/main/data/synthparts   # the generated data
+    python benchmarks/bench_train_loader.py --root data/synthparts   # the generated data
     python benchmarks/bench_train_loader.py --limit 640                         # the first 640 images
 
 Loads ``--config`` (default the main job, ``configs/synthparts/cam.yaml``), builds its
