@@ -70,14 +70,19 @@ def packaged_efficientnet_lite0(cache_dir: str | os.PathLike | None = None) -> P
     return target
 
 
-def timm_state_dict_file(path: Path) -> Path:
-    """A timm-format state dict file for ``path`` (a wsol checkpoint is converted)."""
+def load_weights_file(path: Path) -> Any:
+    """``torch.load`` of the ``model.backbone.checkpoint`` file (tensors only), with one-line errors."""
     if not path.is_file():
         raise ConfigError(f"model.backbone.checkpoint: file not found: {path}")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises many types for corrupt files
         raise CheckpointError(f"cannot read checkpoint {path}: {err}") from None
+
+
+def timm_state_dict_file(path: Path) -> Path:
+    """A timm-format state dict file for ``path`` (a wsol checkpoint is converted)."""
+    state = load_weights_file(path)
     if isinstance(state, dict) and "model" in state:
         prefix = "backbone.body."
         body = {k[len(prefix) :]: v for k, v in state["model"].items() if k.startswith(prefix)}

@@ -28,6 +28,7 @@ import torch
 from torch import Tensor, nn
 
 from wsol.errors import CheckpointError, ConfigError
+from wsol.models.pretrained import load_weights_file
 
 HUB_URLS = {  # the files wsolevaluation's model_urls name
     "vgg16": "https://download.pytorch.org/models/vgg16-397923af.pth",
@@ -204,10 +205,5 @@ def fetch_hub_weights(arch: str, name: str) -> dict[str, Tensor]:
 
 def read_state_dict(path: Path) -> dict[str, Tensor]:
     """A torchvision-format state dict from a local file (one-line error if unreadable)."""
-    if not path.is_file():
-        raise ConfigError(f"model.backbone.weights: weights file not found: {path}")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises many types for corrupt files
-        raise CheckpointError(f"cannot read weights file {path}: {err}") from None
+    state = load_weights_file(path)
     return state.get("state_dict", state) if isinstance(state, dict) else state
