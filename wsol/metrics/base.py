@@ -142,3 +142,11 @@ def map_at_image_size(raw: Any, size: tuple[int, int]) -> np.ndarray:
     if (heatmap.shape[1], heatmap.shape[0]) != tuple(size):
         heatmap = cv2.resize(heatmap, tuple(size), interpolation=cv2.INTER_LINEAR)
     return heatmap
+
+
+def finite_map_at_image_size(raw: Any, target: Sample) -> np.ndarray:
+    """:func:`map_at_image_size` at ``target``'s size; a map with NaN is a DataError naming the image."""
+    heatmap = map_at_image_size(raw, target.size)
+    if np.isnan(heatmap).any():
+        raise DataError(f"{target.image_id}: heatmap has NaN values")
+    return heatmap

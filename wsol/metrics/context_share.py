@@ -28,7 +28,7 @@ import numpy as np
 from wsol.data.sample import Sample
 from wsol.errors import DataError
 from wsol.metrics import METRICS
-from wsol.metrics.base import MetricAccumulator, check_batch, map_at_image_size
+from wsol.metrics.base import MetricAccumulator, check_batch, finite_map_at_image_size
 
 _FIELDS = ("context_share", "context_area_ratio")
 PREFIX = "context/"
@@ -93,9 +93,7 @@ class ContextShareMetric(MetricAccumulator):
         context = target.part_masks.get(self.part)
         if context is None or not context.any():
             return ContextShare(float("nan"), float("nan"))
-        heatmap = map_at_image_size(raw, target.size)
-        if np.isnan(heatmap).any():
-            raise DataError(f"{target.image_id}: heatmap has NaN values")
+        heatmap = finite_map_at_image_size(raw, target)
         return context_share(np.maximum(heatmap, 0.0), context)
 
     def per_image(self) -> dict[str, np.ndarray]:

@@ -27,7 +27,7 @@ import numpy as np
 from wsol.data.sample import Sample
 from wsol.errors import DataError
 from wsol.metrics import METRICS
-from wsol.metrics.base import MetricAccumulator, check_batch, map_at_image_size
+from wsol.metrics.base import MetricAccumulator, check_batch, finite_map_at_image_size
 
 _FIELDS = ("cue_share", "object_share", "cue_area_ratio")
 
@@ -90,9 +90,7 @@ class PartialHighlighting(MetricAccumulator):
         check_batch(maps, targets, predictions)
         shares = []
         for raw, target in zip(maps, targets, strict=True):
-            heatmap = map_at_image_size(raw, target.size)
-            if np.isnan(heatmap).any():
-                raise DataError(f"{target.image_id}: heatmap has NaN values")
+            heatmap = finite_map_at_image_size(raw, target)
             cue, obj = target.part_masks.get(self.part), target.mask
             if cue is None or obj is None:
                 raise DataError(f"{target.image_id}: no {self.part!r} part mask or no object mask")
