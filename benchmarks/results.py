@@ -53,10 +53,10 @@ def run_config(cfg: RunConfig, progress: bool = True) -> dict[str, Any]:
     """Train ``cfg`` (unless already done, resuming if interrupted) and return its summary."""
     from wsol.engine import train
 
-    summary = run_dir(cfg).summary
-    if not summary.exists():
-        train(cfg, resume=True, progress=progress)
-    return json.loads(summary.read_text())
+    run = run_dir(cfg)
+    if not run.summary.exists():
+        train(cfg, resume=run.config.exists(), progress=progress)
+    return json.loads(run.summary.read_text())
 
 
 def columns(summaries: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:

@@ -125,3 +125,26 @@ def test_overlay_figure_shows_images_every_run_has(tmp_path, capsys):
     assert bench.overlay_figure({"a": tmp_path / "a", "c": tmp_path / "c"}, tmp_path / "g.png") is None
     assert not (tmp_path / "g.png").exists()
     assert f"{tmp_path / 'c'} has no eval/metrics.json" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("started", [False, True])
+def test_run_config_starts_a_new_run_and_resumes_a_started_one(tmp_path, monkeypatch, started):
+    import wsol.engine
+
+    config = tmp_path / "cam.yaml"
+    config.write_text(yaml.safe_dump({"output_dir": str(tmp_path / "runs"), "wandb": {"enabled": False}}))
+    cfg = bench.seed_config(config, 0, [], "grp")
+    run = bench.run_dir(cfg)
+    if started:
+        run.root.mkdir(parents=True)
+        run.config.write_text("seed: 0\n")
+    calls = []
+
+    def fake_train(cfg, resume, progress):
+        calls.append(resume)
+        run.root.mkdir(parents=True, exist_ok=True)
+        run.summary.write_text(json.dumps({"test/top1": 1.0}))
+
+    monkeypatch.setattr(wsol.engine, "train", fake_train)
+    assert bench.run_config(cfg, progress=False) == {"test/top1": 1.0}
+    assert calls == [started]
