@@ -19,13 +19,12 @@ at K = 200; no backward pass, as the loss does not use them with GAP pooling). F
 efficientnet_b0 the features end at the last block (320 channels), before timm's
 ``conv_head`` (1x1 to 1280 channels), so the CAM model is the cheaper one.
 
-Measured on a heavily shared 2-core CPU: resnet18 0.984 (default run); efficientnet_b0
-0.878 (default run, 2 threads) and 0.841 (``--size 128 --batch 8 --steps 7``), but 0.975
-with ``--threads 1 --size 128 --batch 8 --steps 9``, and a single-thread forward +
-backward of the two networks alone takes the same time (CAM 0.42 s, plain 0.44 s for 8
-images at 128 px). Not yet explained; a suspect for the 2-thread gap is the head's
-class maps, which the CAM head computes in training although GAP pooling's loss does
-not use them (one more parallel operation per step; the head lives in wsol/models).
+Measured with the machine otherwise idle (2-core CPU, 2026-12-07; the other jobs on it paused
+with SIGSTOP for the run): default run resnet18 0.986, efficientnet_b0 1.010; ``--steps 8
+--warmup 2`` 0.998 / 1.002; ``--threads 1 --backbones efficientnet_b0 --steps 5`` 1.014. An
+earlier 0.878 for efficientnet_b0 was measured while up to nine jobs shared the two cores:
+interleaving the steps does not cancel contention that changes within a step, so run this
+benchmark on an idle machine.
 """
 
 from __future__ import annotations
