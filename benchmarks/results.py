@@ -8,6 +8,18 @@ Run from the repository root; the two tables of docs/results.md come from::
         configs/synthparts/{stn,glimpse,residual_attention}.yaml \\
         --seeds 0 --set optim.epochs=2 eval.every_n_epochs=0 --group heads --title "Attention heads"
 
+The context-bias section (issue 16) trains at co-occurrence 0 and 0.9 and scores every run
+again on a *probe* copy of the test images in which each image shows its class's context
+band (``--probe``: overrides of that evaluation; its numbers become ``probe: ...`` columns)::
+
+    PROBE="data.dataset.context_share=0.0 data.dataset.context_eval_share=1.0 data.dataset.num_train=0"
+    for share in 0.0 0.9; do
+      python benchmarks/results.py configs/synthparts/{cam,ae,acol,has,adl,eil}.yaml \
+          --seeds 0 1 2 --set optim.epochs=2 eval.every_n_epochs=0 data.dataset.num_train=3000 \
+          data.dataset.num_val=500 data.dataset.context_share=$share \
+          --probe $PROBE --group context_$share --title "Context bias, co-occurrence $share"
+    done
+
 Each (config, seed) trains sequentially through :func:`wsol.engine.train` as
 ``<output_dir>/<group>/<config stem>/seed_<seed>/`` (W&B group ``<group>``); a run that
 already has a ``summary.json`` is not retrained, and an interrupted one resumes. The
@@ -36,6 +48,8 @@ from wsol.run_files import RunDir  # noqa: E402
 
 SPLIT = "test"
 HEADLINE_KEYS = (keys.TOP1, "maxboxacc_v2", "pxap", keys.TOP1_LOC, "auc_judd")
+PROBE = "probe"  # a run's probe evaluation: folder eval_probe, summary keys "probe/test/<key>"
+PROBE_KEYS = (keys.TOP1, "maxboxacc_v2")
 
 
 def seed_config(config: Path, seed: int, overrides: Sequence[str], group: str) -> RunConfig:
@@ -49,14 +63,43 @@ def run_dir(cfg: RunConfig) -> RunDir:
     return RunDir.of(cfg.output_dir, cfg.name)
 
 
-def run_config(cfg: RunConfig, progress: bool = True) -> dict[str, Any]:
-    """Train ``cfg`` (unless already done, resuming if interrupted) and return its summary."""
+def run_config(cfg: RunConfig, progress: bool = True, probe: Sequence[str] | None = None) -> dict[str, Any]:
+    """Train ``cfg`` (unless already done, resuming if interrupted) and return its summary.
+
+    With ``probe`` (config overrides), the summary also holds the test numbers of
+    :func:`probe_run` as ``probe/test/<key>``.
+    """
     from wsol.engine import train
 
     run = run_dir(cfg)
     if not run.summary.exists():
         train(cfg, resume=run.config.exists(), progress=progress)
-    return json.loads(run.summary.read_text())
+    summary = json.loads(run.summary.read_text())
+    if probe is not None:
+        summary.update(probe_run(cfg, summary, probe, progress))
+    return summary
+
+
+def probe_run(
+    cfg: RunConfig, summary: dict[str, Any], overrides: Sequence[str], progress: bool
+) -> dict[str, Any]:
+    """Test numbers of the run's evaluated checkpoint on the data ``overrides`` describe.
+
+    The evaluation (``tools/eval_loc.py checkpoint`` with ``overrides``) goes to
+    ``eval_probe/`` beside the run's (or its last cascade stage's) ``eval/`` and is reused
+    when it exists. Keys: ``probe/test/<key>``, numbers only.
+    """
+    from wsol.checkpoints.files import evaluated_path
+    from wsol.evaluation.from_checkpoint import CheckpointEval, evaluate_checkpoint
+
+    evaluated = RunDir(evaluated_dir(run_dir(cfg).root, summary))
+    out = evaluated.root / f"{run_files.EVAL}_{PROBE}"
+    if not (out / run_files.METRICS).exists():
+        checkpoint = evaluated_path(evaluated.checkpoints, cfg.eval.checkpoint)
+        evaluate_checkpoint(CheckpointEval(checkpoint, list(overrides), out_dir=out, progress=progress))
+    values = json.loads((out / run_files.METRICS).read_text())
+    prefix = keys.split_key(SPLIT, "")
+    return {f"{PROBE}/{k}": v for k, v in values.items() if k.startswith(prefix) and is_number(v)}
 
 
 def columns(summaries: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -64,7 +107,15 @@ def columns(summaries: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
     headline = [(keys.split_key(SPLIT, k), keys.HEADLINE_LABELS[k]) for k in HEADLINE_KEYS]
     prefix = keys.split_key(SPLIT, keys.DIAGNOSTIC_PREFIX)
     partial = sorted({k for s in summaries for k in s if k.startswith(prefix)})
-    return headline + [(k, f"partial: {k[len(prefix) :]}") for k in partial]
+    cols = headline + [(k, f"partial: {k[len(prefix) :]}") for k in partial]
+    probe_prefix = f"{PROBE}/{keys.split_key(SPLIT, keys.CONTEXT_PREFIX)}"
+    if any(k.startswith(f"{PROBE}/") for s in summaries for k in s):
+        cols += [
+            (f"{PROBE}/{keys.split_key(SPLIT, k)}", f"probe: {keys.HEADLINE_LABELS[k]}") for k in PROBE_KEYS
+        ]
+        context = sorted({k for s in summaries for k in s if k.startswith(probe_prefix)})
+        cols += [(k, f"probe: {k[len(f'{PROBE}/{SPLIT}/') :]}") for k in context]
+    return cols
 
 
 def build_table(rows: dict[str, Sequence[dict[str, Any]]]) -> str:
@@ -98,16 +149,16 @@ def section_body(
     rows: dict[str, Sequence[dict[str, Any]]],
     cfg: RunConfig,
     seeds: Sequence[int],
-    overrides: Sequence[str],
+    settings: Sequence[str],
     title: str,
 ) -> str:
-    """Heading, settings and table of the results section."""
-    settings = ", ".join([f"seeds {', '.join(map(str, seeds))}", *overrides])
+    """Heading, settings (the runs' overrides and options) and table of the results section."""
+    described = ", ".join([f"seeds {', '.join(map(str, seeds))}", *settings])
     return "\n".join(
         [
             f"## {title} on {cfg.data.dataset.get('name')} ({cfg.model.backbone.name})",
             "",
-            f"Test split, mean ± sample std over seeds ({settings}). Generated by `benchmarks/results.py`.",
+            f"Test split, mean ± sample std over seeds ({described}). Generated by `benchmarks/results.py`.",
             "",
             build_table(rows),
         ]
@@ -168,13 +219,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--group", default="erasing", help="run folder, W&B group and results section")
     parser.add_argument("--title", default="Erasing methods", help="heading of the results section")
     parser.add_argument("--results", type=Path, default=ROOT / "docs" / "results.md")
+    parser.add_argument(
+        "--probe",
+        nargs="+",
+        default=None,
+        help="also evaluate every run with these overrides (eval_probe/; probe columns)",
+    )
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     progress = not args.no_progress
     runs = {c.stem: [seed_config(c, s, args.overrides, args.group) for s in args.seeds] for c in args.configs}
-    rows = {stem: [run_config(cfg, progress) for cfg in cfgs] for stem, cfgs in runs.items()}
+    rows = {stem: [run_config(cfg, progress, args.probe) for cfg in cfgs] for stem, cfgs in runs.items()}
     cfg = load_config(args.configs[0], [*args.overrides, f"name={args.group}", f"wandb.group={args.group}"])
-    body = section_body(rows, cfg, args.seeds, args.overrides, args.title)
+    settings = [*args.overrides, *([f"probe: {' '.join(args.probe)}"] if args.probe else [])]
+    body = section_body(rows, cfg, args.seeds, settings, args.title)
     first_runs = {stem: evaluated_dir(run_dir(cfgs[0]).root, rows[stem][0]) for stem, cfgs in runs.items()}
     figure = overlay_figure(first_runs, args.results.parent / "images" / f"results_{args.group}.png")
     if figure is not None:

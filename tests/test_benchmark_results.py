@@ -148,3 +148,50 @@ def test_run_config_starts_a_new_run_and_resumes_a_started_one(tmp_path, monkeyp
     monkeypatch.setattr(wsol.engine, "train", fake_train)
     assert bench.run_config(cfg, progress=False) == {"test/top1": 1.0}
     assert calls == [started]
+
+
+def fake_config(tmp_path: Path) -> Path:
+    config = tmp_path / "cam.yaml"
+    config.write_text(yaml.safe_dump({"output_dir": str(tmp_path / "runs"), "wandb": {"enabled": False}}))
+    return config
+
+
+def test_probe_columns_come_from_the_runs_probe_evaluation(tmp_path):
+    config = fake_config(tmp_path)
+    run = tmp_path / "runs" / "grp" / "cam" / "seed_0"
+    (run / "eval_probe").mkdir(parents=True)
+    (run / "summary.json").write_text(json.dumps({"test/top1": 90.0, "test/context/context_share": "NaN"}))
+    probe = {"test/top1": 99.0, "test/context/context_share": 0.75, "val/top1": 1.0, "test/curve": [1, 2]}
+    (run / "eval_probe" / "metrics.json").write_text(json.dumps(probe))
+    results = tmp_path / "results.md"
+    argv = [str(config), "--seeds", "0", "--group", "grp", "--results", str(results), "--probe", "a=1"]
+    assert bench.main(argv) == 0
+    lines = results.read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| config"))
+    header, row = lines[start], lines[start + 2]
+    cells = dict(zip(header.strip("| ").split(" | "), row.strip("| ").split(" | "), strict=True))
+    assert cells["probe: top-1 cls (%)"] == "99.00" and cells["probe: context/context_share"] == "0.750"
+    assert cells["top-1 cls (%)"] == "90.00" and "probe: val" not in header and "curve" not in header
+    assert "probe: a=1" in results.read_text()
+
+
+def test_probe_run_evaluates_the_last_checkpoint_with_the_overrides_once(tmp_path, monkeypatch):
+    import wsol.evaluation.from_checkpoint as from_checkpoint
+
+    cfg = bench.seed_config(fake_config(tmp_path), 0, [], "grp")
+    run = bench.run_dir(cfg)
+    run.checkpoints.mkdir(parents=True)
+    for epoch in (1, 2):
+        (run.checkpoints / f"epoch_{epoch:04d}.pth").write_bytes(b"")
+    jobs = []
+
+    def fake_evaluate(job):
+        jobs.append(job)
+        job.out_dir.mkdir(parents=True)
+        (job.out_dir / "metrics.json").write_text(json.dumps({"test/top1": 42.0, "val/top1": 1.0}))
+
+    monkeypatch.setattr(from_checkpoint, "evaluate_checkpoint", fake_evaluate)
+    for _ in range(2):
+        assert bench.probe_run(cfg, {}, ["x=1"], progress=False) == {"probe/test/top1": 42.0}
+    assert len(jobs) == 1 and jobs[0].checkpoint.name == "epoch_0002.pth"
+    assert list(jobs[0].overrides) == ["x=1"] and jobs[0].out_dir == run.root / "eval_probe"

@@ -38,6 +38,8 @@ HEADLINE_LABELS = dict(HEADLINE)
 # The partial-highlighting diagnostic's keys start with this.
 DIAGNOSTIC_PREFIX = "partial/"
 PARTIAL_HIGHLIGHTING_INDEX = f"{DIAGNOSTIC_PREFIX}partial_highlighting_index"
+# The context-bias diagnostic's keys start with this.
+CONTEXT_PREFIX = "context/"
 
 
 def box_curve(mode: str, iou: int | str) -> str:

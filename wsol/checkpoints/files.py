@@ -72,6 +72,16 @@ def load_latest(directory: Path) -> dict[str, Any] | None:
     return None
 
 
+def evaluated_path(directory: Path, choice: str) -> Path:
+    """The file ``eval.checkpoint`` names: ``best.pth``, or the newest epoch checkpoint for ``last``."""
+    if choice == "best":
+        return directory / BEST
+    paths = epoch_checkpoints(directory)
+    if not paths:
+        raise CheckpointError(f"no epoch checkpoint in {directory}")
+    return paths[-1]
+
+
 def load_evaluated(directory: Path, choice: str) -> dict[str, Any]:
     """The checkpoint ``eval.checkpoint`` names: ``last`` (newest epoch) or ``best`` (``best.pth``)."""
     state = load_checkpoint(directory / BEST) if choice == "best" else load_latest(directory)

@@ -25,13 +25,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from wsol import keys
 from wsol.data.sample import Sample
 from wsol.errors import DataError
 from wsol.metrics import METRICS
 from wsol.metrics.base import MetricAccumulator, check_batch, finite_map_at_image_size
 
 _FIELDS = ("context_share", "context_area_ratio")
-PREFIX = "context/"
 
 
 class ContextShare(NamedTuple):
@@ -112,4 +112,4 @@ class ContextShareMetric(MetricAccumulator):
             "num_context_images": float(np.count_nonzero(np.isfinite(ratio))),
             "num_context_empty_maps": float(np.count_nonzero(np.isfinite(ratio) & ~valid)),
         }
-        return {f"{PREFIX}{k}": v for k, v in out.items()}
+        return {f"{keys.CONTEXT_PREFIX}{k}": v for k, v in out.items()}
