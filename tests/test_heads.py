@@ -140,6 +140,22 @@ def test_stn_crop_window_maps_to_its_box():
     assert (span - box).abs().max() <= 1 / 80
 
 
+def test_stn_window_starts_centred_and_stays_inside_the_image_above_its_minimum_scale():
+    model = make({"name": "stn", "transform": "window", "min_scale": 0.3, "map_size": 40})
+    start = model.head(model.backbone(images())).boxes
+    torch.testing.assert_close(start, torch.tensor([[0.025, 0.025, 0.975, 0.975]] * 2))
+    # Extreme localisation outputs: the window is still inside the image, each side >= 0.3.
+    for bias in ([-50.0, -50.0, 50.0, -50.0], [50.0, -50.0, 0.3, 2.0], [0.0, 0.0, -9.0, 9.0]):
+        set_bias(model.head.localisation.out, bias)
+        out = model(images())
+        x0, y0, x1, y1 = out.boxes[0].tolist()
+        assert 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1
+        assert min(x1 - x0, y1 - y0) >= 0.3 - 1e-6
+        assert out.attention.sum() > 0  # never an empty window
+    with pytest.raises(ConfigError, match="min_scale"):
+        make({"name": "stn", "transform": "window", "min_scale": 0.0})
+
+
 def test_stn_rotated_window_area_and_bounding_box():
     model = make({"name": "stn", "map_size": 100})
     angle, scale = 0.5, 0.4

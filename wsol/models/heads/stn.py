@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from wsol.errors import ConfigError
 from wsol.models.heads import HEADS
 from wsol.models.heads._localisation import LocalisationNet
 from wsol.models.heads._options import check_choice
@@ -15,8 +17,9 @@ from wsol.models.heads._windows import affine_window_box, affine_window_map
 from wsol.models.heads.cam import CAMHead
 from wsol.models.output import ModelOutput
 
-TRANSFORMS = ("affine", "crop")
+TRANSFORMS = ("affine", "crop", "window")
 _IDENTITY = {"affine": (1.0, 0.0, 0.0, 0.0, 1.0, 0.0), "crop": (1.0, 1.0, 0.0, 0.0)}
+WINDOW_START = 0.95  # the "window" transform's first window: this share of each side, centred
 
 
 @HEADS.register("stn")
@@ -33,7 +36,12 @@ class STNHead(nn.Module):
     ``transform="affine"`` learns all 6 entries; ``"crop"`` learns ``A = diag(s_x, s_y)`` and
     ``t``, an axis-aligned window (the paper's CUB "attention" transform with one scale
     per axis). The last localisation layer starts at the identity: the window is the whole
-    image.
+    image. ``"window"`` is ``"crop"`` bounded: ``s = min_scale + (1 - min_scale) sigmoid(a)``
+    and ``t = (1 - s) tanh(b)`` per axis, so the window stays inside the image and each side
+    keeps at least ``min_scale`` of the image's (it starts centred at 95 % of each side).
+    Unbounded windows can collapse: on SynthParts the ``affine`` STN learns thin slivers
+    through the discriminative cue, often too thin to cover a cell of the map, which read as
+    empty maps (docs/results.md, heads table).
 
     The transformer samples the last feature map rather than the image: the head only sees
     features, and since ``[-1, 1]`` spans the feature map and the image alike, the window is
@@ -55,12 +63,23 @@ class STNHead(nn.Module):
         grid: int = 4,
         map_size: int = 56,
         pooling: str = "gap",
+        min_scale: float = 0.25,
     ) -> None:
         super().__init__()
         self.transform = check_choice(transform, TRANSFORMS, "transform")
-        self.map_size = map_size
-        self.localisation = LocalisationNet(in_channels[-1], _IDENTITY[transform], hidden, grid)
+        if not 0.0 < min_scale < WINDOW_START:
+            raise ConfigError(f"model.head.min_scale: {min_scale} is not in (0, {WINDOW_START})")
+        self.map_size, self.min_scale = map_size, min_scale
+        self.localisation = LocalisationNet(in_channels[-1], self.initial_parameters(), hidden, grid)
         self.cam = CAMHead(in_channels, num_classes, pooling=pooling)
+
+    def initial_parameters(self) -> tuple[float, ...]:
+        """The localisation net's output at initialisation: the identity, or the 95 % window."""
+        if self.transform != "window":
+            return _IDENTITY[self.transform]
+        share = (WINDOW_START - self.min_scale) / (1 - self.min_scale)
+        logit = math.log(share / (1 - share))
+        return (logit, logit, 0.0, 0.0)
 
     def theta(self, feats: Tensor) -> Tensor:
         """``(B, 2, 3)`` window transform of each image."""
@@ -68,6 +87,9 @@ class STNHead(nn.Module):
         if self.transform == "affine":
             return params.view(-1, 2, 3)
         sx, sy, tx, ty = params.unbind(dim=1)
+        if self.transform == "window":
+            sx, sy = (self.min_scale + (1 - self.min_scale) * torch.sigmoid(a) for a in (sx, sy))
+            tx, ty = (1 - sx) * torch.tanh(tx), (1 - sy) * torch.tanh(ty)
         zero = torch.zeros_like(sx)
         return torch.stack([sx, zero, tx, zero, sy, ty], dim=1).view(-1, 2, 3)
 
