@@ -1,12 +1,14 @@
 """Train configs over seeds and tabulate their test numbers into a section of docs/results.md.
 
-Run from the repository root; the two tables of docs/results.md come from::
+Run from the repository root; the tables of docs/results.md come from::
 
     python benchmarks/results.py configs/synthparts/{cam,ae,acol,has,adl,eil}.yaml \\
         --seeds 0 1 2 --set optim.epochs=3 eval.every_n_epochs=0 --group erasing --title "Erasing methods"
     python benchmarks/results.py configs/synthparts/{cam,ltpa,se,cbam,bam,sk}.yaml \\
         configs/synthparts/{stn,glimpse,residual_attention}.yaml \\
         --seeds 0 --set optim.epochs=2 eval.every_n_epochs=0 --group heads --title "Attention heads"
+    python benchmarks/results.py configs/synthparts/{bas,bridgegap,pc1,psol,tscam}.yaml \\
+        --seeds 0 1 2 --set optim.epochs=3 eval.every_n_epochs=0 --group modern --title "Methods 2020-2024"
 
 The context-bias section (issue 16) trains at co-occurrence 0 and 0.9 and scores every run
 again on a *probe* copy of the test images in which each image shows its class's context
@@ -14,9 +16,9 @@ band (``--probe``: overrides of that evaluation; its numbers become ``probe: ...
 
     PROBE="data.dataset.context_share=0.0 data.dataset.context_eval_share=1.0 data.dataset.num_train=0"
     for share in 0.0 0.9; do
-      python benchmarks/results.py configs/synthparts/{cam,ae,acol,has,adl,eil}.yaml \
-          --seeds 0 1 2 --set optim.epochs=2 eval.every_n_epochs=0 data.dataset.num_train=3000 \
-          data.dataset.num_val=500 data.dataset.context_share=$share \
+      python benchmarks/results.py configs/synthparts/{cam,ae,acol,has,adl,eil}.yaml \\
+          --seeds 0 1 2 --set optim.epochs=2 eval.every_n_epochs=0 data.dataset.num_train=3000 \\
+          data.dataset.num_val=500 data.dataset.context_share=$share \\
           --probe $PROBE --group context_$share --title "Context bias, co-occurrence $share"
     done
 
