@@ -150,3 +150,31 @@ def finite_map_at_image_size(raw: Any, target: Sample) -> np.ndarray:
     if np.isnan(heatmap).any():
         raise DataError(f"{target.image_id}: heatmap has NaN values")
     return heatmap
+
+
+class PartShareAccumulator(MetricAccumulator):
+    """Per-image shares of a heatmap on a named part mask (``Sample.part_masks[part]``).
+
+    Subclasses name their per-image columns in ``fields`` and compute one image's values,
+    in that order, in :meth:`_share`; ``update`` appends them with the image ids.
+    """
+
+    fields: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, part: str) -> None:
+        super().__init__()
+        self.part = part
+        for name in self.fields:
+            self._add_row(name, float)
+
+    def update(
+        self, maps: Sequence[Any], targets: Sequence[Sample], predictions: Sequence[int] | None = None
+    ) -> None:
+        check_batch(maps, targets, predictions)
+        shares = [self._share(raw, target) for raw, target in zip(maps, targets, strict=True)]
+        columns = {f: [share[i] for share in shares] for i, f in enumerate(self.fields)}
+        self._append_rows(image_id=[t.image_id for t in targets], **columns)
+
+    @abstractmethod
+    def _share(self, raw: Any, target: Sample) -> tuple[float, ...]:
+        """One image's values of ``fields``, from its raw map and ground truth."""

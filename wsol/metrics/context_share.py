@@ -20,7 +20,6 @@ implementation; this is wsol's own diagnostic.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -29,7 +28,7 @@ from wsol import keys
 from wsol.data.sample import Sample
 from wsol.errors import DataError
 from wsol.metrics import METRICS
-from wsol.metrics.base import MetricAccumulator, check_batch, finite_map_at_image_size
+from wsol.metrics.base import PartShareAccumulator, finite_map_at_image_size
 
 _FIELDS = ("context_share", "context_area_ratio")
 
@@ -56,7 +55,7 @@ def context_share(heatmap: np.ndarray, context_mask: np.ndarray) -> ContextShare
 
 
 @METRICS.register("context_share")
-class ContextShareMetric(MetricAccumulator):
+class ContextShareMetric(PartShareAccumulator):
     """Streaming :func:`context_share` over a split; see the module docstring.
 
     ``update`` resizes each raw map to its image's original size with OpenCV bilinear
@@ -73,19 +72,10 @@ class ContextShareMetric(MetricAccumulator):
 
     requires = frozenset({"parts"})
 
-    def __init__(self, part: str = "context") -> None:
-        super().__init__()
-        self.part = part
-        for name in _FIELDS:
-            self._add_row(name, float)
+    fields = _FIELDS
 
-    def update(
-        self, maps: Sequence[Any], targets: Sequence[Sample], predictions: Sequence[int] | None = None
-    ) -> None:
-        check_batch(maps, targets, predictions)
-        shares = [self._share(raw, target) for raw, target in zip(maps, targets, strict=True)]
-        rows = {f: [getattr(share, f) for share in shares] for f in _FIELDS}
-        self._append_rows(image_id=[t.image_id for t in targets], **rows)
+    def __init__(self, part: str = "context") -> None:
+        super().__init__(part)
 
     def _share(self, raw: Any, target: Sample) -> ContextShare:
         if not target.part_masks:

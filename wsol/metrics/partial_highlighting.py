@@ -19,7 +19,6 @@ evenly spread maps. There is no reference implementation; this is wsol's own dia
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -27,7 +26,7 @@ import numpy as np
 from wsol.data.sample import Sample
 from wsol.errors import DataError
 from wsol.metrics import METRICS
-from wsol.metrics.base import MetricAccumulator, check_batch, finite_map_at_image_size
+from wsol.metrics.base import PartShareAccumulator, finite_map_at_image_size
 
 _FIELDS = ("cue_share", "object_share", "cue_area_ratio")
 
@@ -64,7 +63,7 @@ def cue_share(heatmap: np.ndarray, cue_mask: np.ndarray, object_mask: np.ndarray
 
 
 @METRICS.register("partial_highlighting")
-class PartialHighlighting(MetricAccumulator):
+class PartialHighlighting(PartShareAccumulator):
     """Streaming :func:`cue_share` over a split; see the module docstring.
 
     ``update`` resizes each raw map to its image's original size with OpenCV bilinear
@@ -78,26 +77,16 @@ class PartialHighlighting(MetricAccumulator):
 
     requires = frozenset({"parts", "masks"})  # the cue part mask and the object mask
 
-    def __init__(self, part: str = "cue") -> None:
-        super().__init__()
-        self.part = part
-        for name in _FIELDS:
-            self._add_row(name, float)
+    fields = _FIELDS
 
-    def update(
-        self, maps: Sequence[Any], targets: Sequence[Sample], predictions: Sequence[int] | None = None
-    ) -> None:
-        check_batch(maps, targets, predictions)
-        shares = []
-        for raw, target in zip(maps, targets, strict=True):
-            heatmap = finite_map_at_image_size(raw, target)
-            cue, obj = target.part_masks.get(self.part), target.mask
-            if cue is None or obj is None:
-                raise DataError(f"{target.image_id}: no {self.part!r} part mask or no object mask")
-            shares.append(cue_share(np.maximum(heatmap, 0.0), cue, obj))
-        self._append_rows(
-            image_id=[t.image_id for t in targets], **{f: [getattr(s, f) for s in shares] for f in _FIELDS}
-        )
+    def __init__(self, part: str = "cue") -> None:
+        super().__init__(part)
+
+    def _share(self, raw: Any, target: Sample) -> CueShare:
+        cue, obj = target.part_masks.get(self.part), target.mask
+        if cue is None or obj is None:
+            raise DataError(f"{target.image_id}: no {self.part!r} part mask or no object mask")
+        return cue_share(np.maximum(finite_map_at_image_size(raw, target), 0.0), cue, obj)
 
     def per_image(self) -> dict[str, np.ndarray]:
         return {"image_id": self.rows("image_id"), **{f: self.rows(f) for f in _FIELDS}}
