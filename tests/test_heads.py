@@ -156,6 +156,42 @@ def test_stn_window_starts_centred_and_stays_inside_the_image_above_its_minimum_
         make({"name": "stn", "transform": "window", "min_scale": 0.0})
 
 
+def test_stn_centroid_window_sits_on_the_soft_argmax_of_its_saliency():
+    model = make({"name": "stn", "transform": "window", "centre": "centroid", "min_scale": 0.25})
+    head = model.head
+    feats = model.backbone(images())
+    # Zero saliency at the start: a uniform softmax, so the 95 % window is centred.
+    torch.testing.assert_close(head(feats).boxes, torch.tensor([[0.025, 0.025, 0.975, 0.975]] * 2))
+    f = torch.zeros(2, feats[-1].shape[1], 4, 5)
+    f[0, 0, 3, 4] = 1.0  # image 0: one salient cell, bottom right; image 1: nothing salient
+    with torch.no_grad():
+        head.saliency.weight.zero_()
+        head.saliency.weight[0, 0] = 2.0
+    # By hand: softmax over the 20 cells, weight e^2 on cell (3, 4), 1 elsewhere; cell centres
+    # at (2j + 1) / w - 1 (align_corners=False).
+    w = torch.ones(4, 5)
+    w[3, 4] = math.e**2
+    w /= w.sum()
+    xs, ys = (2 * torch.arange(5) + 1) / 5 - 1, (2 * torch.arange(4) + 1) / 4 - 1
+    cx, cy = head.centroid(f)
+    torch.testing.assert_close(torch.stack([cx[0], cy[0]]), torch.stack([(w * xs).sum(), (w.T * ys).sum()]))
+    torch.testing.assert_close(torch.stack([cx[1], cy[1]]), torch.zeros(2), atol=1e-6, rtol=0)
+    # Gradients reach the saliency convolution through the window's position.
+    head.theta(feats[-1].detach())[:, :, 2].sum().backward()
+    assert head.saliency.weight.grad.abs().sum() > 0
+    # The window contains its centroid and stays inside the image, for any saliency.
+    set_bias(head.localisation.out, [-50.0, -50.0])  # the smallest window
+    with torch.no_grad():
+        head.saliency.weight[0, 0] = 500.0  # all the mass on the salient cell
+    theta = head.theta(f)
+    sx, tx, ty = theta[0, 0, 0], theta[0, 0, 2], theta[0, 1, 2]
+    torch.testing.assert_close(sx, torch.tensor(0.25))
+    torch.testing.assert_close(torch.stack([tx, ty]), 0.75 * torch.tensor([xs[4], ys[3]]))
+    assert (tx - sx <= xs[4] <= tx + sx) and (tx + sx <= 1)
+    with pytest.raises(ConfigError, match=r"model\.head\.centre: 'centroid' needs transform 'window'"):
+        make({"name": "stn", "transform": "crop", "centre": "centroid"})
+
+
 def test_stn_rotated_window_area_and_bounding_box():
     model = make({"name": "stn", "map_size": 100})
     angle, scale = 0.5, 0.4
@@ -284,6 +320,7 @@ ATTENTION_SPECS = [
     {"name": "ltpa"},
     {"name": "ltpa", "compatibility": "dp"},
     {"name": "stn"},
+    {"name": "stn", "transform": "window", "centre": "centroid"},
     {"name": "glimpse"},
 ]
 

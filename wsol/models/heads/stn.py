@@ -18,6 +18,7 @@ from wsol.models.heads.cam import CAMHead
 from wsol.models.output import ModelOutput
 
 TRANSFORMS = ("affine", "crop", "window")
+CENTRES = ("regress", "centroid")
 _IDENTITY = {"affine": (1.0, 0.0, 0.0, 0.0, 1.0, 0.0), "crop": (1.0, 1.0, 0.0, 0.0)}
 WINDOW_START = 0.95  # the "window" transform's first window: this share of each side, centred
 
@@ -43,6 +44,17 @@ class STNHead(nn.Module):
     through the discriminative cue, often too thin to cover a cell of the map, which read as
     empty maps (docs/results.md, heads table).
 
+    ``centre`` says where a ``"window"`` sits. ``"regress"``: ``b`` comes from the
+    localisation net (pooled to a ``grid x grid`` summary, then fully connected), as in the
+    paper. ``"centroid"``: the centre is the soft-argmax of a learned saliency map,
+    ``c = sum_ij softmax(w^T f)_ij p_ij`` over the feature cells' centres ``p_ij`` in
+    ``[-1, 1]^2``, and ``t = (1 - s) c``, so the window stays inside the image and always
+    contains ``c`` (``|c - t| = s |c| <= s``); only the scales are regressed. A regressed
+    translation can saturate (``tanh`` at +-1) and park the window in a corner, from where
+    the classifier still reads the cue through the features' receptive field
+    (docs/attention.md, "Heads that train"); the centroid follows the cells whose features
+    carry the evidence, and its gradient never vanishes with the window's position.
+
     The transformer samples the last feature map rather than the image: the head only sees
     features, and since ``[-1, 1]`` spans the feature map and the image alike, the window is
     still a region of the image. Outputs (``map_kind="attention"``):
@@ -64,13 +76,18 @@ class STNHead(nn.Module):
         map_size: int = 56,
         pooling: str = "gap",
         min_scale: float = 0.25,
+        centre: str = "regress",
     ) -> None:
         super().__init__()
         self.transform = check_choice(transform, TRANSFORMS, "transform")
+        self.centre = check_choice(centre, CENTRES, "centre")
         if not 0.0 < min_scale < WINDOW_START:
             raise ConfigError(f"model.head.min_scale: {min_scale} is not in (0, {WINDOW_START})")
+        if centre == "centroid" and transform != "window":
+            raise ConfigError(f"model.head.centre: 'centroid' needs transform 'window', not {transform!r}")
         self.map_size, self.min_scale = map_size, min_scale
         self.localisation = LocalisationNet(in_channels[-1], self.initial_parameters(), hidden, grid)
+        self.saliency = self.centroid_saliency(in_channels[-1]) if centre == "centroid" else None
         self.cam = CAMHead(in_channels, num_classes, pooling=pooling)
 
     def initial_parameters(self) -> tuple[float, ...]:
@@ -79,17 +96,38 @@ class STNHead(nn.Module):
             return _IDENTITY[self.transform]
         share = (WINDOW_START - self.min_scale) / (1 - self.min_scale)
         logit = math.log(share / (1 - share))
-        return (logit, logit, 0.0, 0.0)
+        return (logit, logit) if self.centre == "centroid" else (logit, logit, 0.0, 0.0)
+
+    @staticmethod
+    def centroid_saliency(channels: int) -> nn.Conv2d:
+        """The 1x1 convolution scoring each cell; zero at the start: a uniform softmax, centred window."""
+        conv = nn.Conv2d(channels, 1, kernel_size=1)
+        nn.init.zeros_(conv.weight)
+        nn.init.zeros_(conv.bias)
+        return conv
+
+    def centroid(self, feats: Tensor) -> tuple[Tensor, Tensor]:
+        """``(c_x, c_y)``, each ``(B,)``: the soft-argmax of the saliency map in ``[-1, 1]``."""
+        weights = torch.softmax(self.saliency(feats).flatten(1), dim=1).view(-1, *feats.shape[-2:])
+        h, w = feats.shape[-2:]
+        ys = (2 * torch.arange(h, device=feats.device, dtype=feats.dtype) + 1) / h - 1
+        xs = (2 * torch.arange(w, device=feats.device, dtype=feats.dtype) + 1) / w - 1
+        return (weights.sum(dim=1) * xs).sum(dim=1), (weights.sum(dim=2) * ys).sum(dim=1)
+
+    def window(self, feats: Tensor, params: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """``(s_x, s_y, t_x, t_y)`` of the bounded ``"window"`` transform."""
+        scales = self.min_scale + (1 - self.min_scale) * torch.sigmoid(params[:, :2])
+        sx, sy = scales.unbind(dim=1)
+        centre = self.centroid(feats) if self.saliency is not None else torch.tanh(params[:, 2:]).unbind(1)
+        cx, cy = centre
+        return sx, sy, (1 - sx) * cx, (1 - sy) * cy
 
     def theta(self, feats: Tensor) -> Tensor:
         """``(B, 2, 3)`` window transform of each image."""
         params = self.localisation(feats)
         if self.transform == "affine":
             return params.view(-1, 2, 3)
-        sx, sy, tx, ty = params.unbind(dim=1)
-        if self.transform == "window":
-            sx, sy = (self.min_scale + (1 - self.min_scale) * torch.sigmoid(a) for a in (sx, sy))
-            tx, ty = (1 - sx) * torch.tanh(tx), (1 - sy) * torch.tanh(ty)
+        sx, sy, tx, ty = params.unbind(dim=1) if self.transform == "crop" else self.window(feats, params)
         zero = torch.zeros_like(sx)
         return torch.stack([sx, zero, tx, zero, sy, ty], dim=1).view(-1, 2, 3)
 
