@@ -6,7 +6,7 @@ Run from the repository root; the tables of docs/results.md come from::
         --seeds 0 1 2 --set optim.epochs=3 eval.every_n_epochs=0 --group erasing --title "Erasing methods"
     python benchmarks/results.py configs/synthparts/{cam,ltpa,se,cbam,bam,sk}.yaml \\
         configs/synthparts/{stn,glimpse,residual_attention}.yaml \\
-        --seeds 0 --set optim.epochs=4 eval.every_n_epochs=0 --group heads --title "Attention heads"
+        --seeds 0 1 2 --set optim.epochs=4 eval.every_n_epochs=0 --group heads --title "Attention heads"
     python benchmarks/results.py configs/synthparts/{bas,bridgegap,pc1,psol,tscam}.yaml \\
         --seeds 0 1 2 --set optim.epochs=3 eval.every_n_epochs=0 --group modern --title "Methods 2020-2024"
 
