@@ -328,8 +328,11 @@ ATTENTION_SPECS = [
 @pytest.mark.parametrize("spec", ATTENTION_SPECS, ids=lambda spec: "-".join(map(str, spec.values())))
 def test_gradients_reach_the_attention_parameters(spec):
     model = make(spec)
-    out = model(images())
-    torch.nn.functional.cross_entropy(out.logits, torch.tensor([1, 3])).backward()
+    loss = lambda: torch.nn.functional.cross_entropy(model(images()).logits, torch.tensor([1, 3]))  # noqa: E731
+    loss().backward()  # one step first: a zero-initialised output layer passes no gradient back at step 0
+    torch.optim.SGD(model.parameters(), lr=0.1).step()
+    model.zero_grad()
+    loss().backward()
     params = attention_parameters(model.head, spec)
     assert params
     for p in params:

@@ -70,9 +70,13 @@ def test_gradients_reach_the_input_and_every_parameter(name):
     torch.manual_seed(0)
     layer = create_attention(name, 24)
     x = features().requires_grad_(True)
-    out = layer(x)
-    weights = torch.randn(out.output.shape, generator=torch.Generator().manual_seed(3))
-    (out.output * weights).sum().backward()
+    weights = torch.randn(layer(x).output.shape, generator=torch.Generator().manual_seed(3))
+    loss = lambda: (layer(x).output * weights).sum()  # noqa: E731
+    loss().backward()  # one step first: a zero-initialised output layer passes no gradient back at step 0
+    torch.optim.SGD(layer.parameters(), lr=0.1).step()
+    layer.zero_grad()
+    x.grad = None
+    loss().backward()
     assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
     for pname, p in layer.named_parameters():
         assert p.grad is not None and torch.isfinite(p.grad).all(), pname
@@ -135,7 +139,10 @@ def test_sk_with_identical_branches_is_the_residual_of_one():
 def test_residual_attention_is_trunk_times_one_plus_mask():
     layer = create_attention("residual_attention", 24).eval()
     x = positive()
+    # At the start the mask's output layer is zero: M = 1/2 everywhere, H = 1.5 x.
+    torch.testing.assert_close(layer(x).output, 1.5 * x)
+    torch.nn.init.normal_(layer.mask.out[-1].weight, std=0.5)  # a trained, uneven mask
     out = layer(x)
     mask = out.output / x - 1
-    assert ((mask > 0) & (mask < 1)).all()
+    assert ((mask > 0) & (mask < 1)).all() and mask.std() > 0.01
     torch.testing.assert_close(out.spatial, mask.mean(dim=1, keepdim=True))

@@ -25,7 +25,9 @@ class MaskBranch(nn.Module):
     1x1 reduction to ``C / reduction`` channels; ``depth`` times max-pool (3x3, stride 2)
     and a 3x3 unit; back up as many times by bilinear upsampling, adding the skip of the
     same scale, and a 3x3 unit; then ``BN-ReLU-1x1-BN-ReLU-1x1`` to ``C`` channels and a
-    sigmoid.
+    sigmoid. The last 1x1 convolution starts at zero, so every module starts as a uniform
+    ``1.5 x`` rather than a random per-position gain (with a random mask after every stage,
+    one seed of three trained 8.9 points below CAM at the main job's budget).
     """
 
     def __init__(self, channels: int, depth: int = 2, reduction: int = 4) -> None:
@@ -42,6 +44,8 @@ class MaskBranch(nn.Module):
             nn.ReLU(inplace=True),
             nn.Conv2d(channels, channels, 1),
         )
+        nn.init.zeros_(self.out[-1].weight)  # M = 1/2 everywhere at the start: a uniform 1 + M
+        nn.init.zeros_(self.out[-1].bias)
 
     def forward(self, x: Tensor) -> Tensor:
         y = self.reduce(x)
