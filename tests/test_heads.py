@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from test_layers import tensor_attributes
+from test_layers import backward_after_one_step, tensor_attributes
 from token_models import backbone_for
 
 from wsol.config import load_config
@@ -328,11 +328,9 @@ ATTENTION_SPECS = [
 @pytest.mark.parametrize("spec", ATTENTION_SPECS, ids=lambda spec: "-".join(map(str, spec.values())))
 def test_gradients_reach_the_attention_parameters(spec):
     model = make(spec)
-    loss = lambda: torch.nn.functional.cross_entropy(model(images()).logits, torch.tensor([1, 3]))  # noqa: E731
-    loss().backward()  # one step first: a zero-initialised output layer passes no gradient back at step 0
-    torch.optim.SGD(model.parameters(), lr=0.1).step()
-    model.zero_grad()
-    loss().backward()
+    backward_after_one_step(
+        model, lambda: torch.nn.functional.cross_entropy(model(images()).logits, torch.tensor([1, 3]))
+    )
     params = attention_parameters(model.head, spec)
     assert params
     for p in params:

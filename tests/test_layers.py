@@ -1,5 +1,7 @@
 """The ATTENTION registry: every attention layer keeps the contract of wsol.models.layers."""
 
+from collections.abc import Callable
+
 import pytest
 import torch
 from hypothesis import given, settings
@@ -65,18 +67,27 @@ def test_layer_contract_holds_for_any_channels_and_size(name, channels, height, 
     check_layer_contract(name, channels, (height, width))
 
 
+def backward_after_one_step(
+    module: torch.nn.Module, loss: Callable[[], torch.Tensor], *inputs: torch.Tensor
+) -> None:
+    """``loss().backward()`` after one SGD step on it, with the gradients of ``module`` and
+    ``inputs`` cleared in between: a zero-initialised output layer (residual attention's mask)
+    passes no gradient back at step 0."""
+    loss().backward()
+    torch.optim.SGD(module.parameters(), lr=0.1).step()
+    module.zero_grad()
+    for x in inputs:
+        x.grad = None
+    loss().backward()
+
+
 @pytest.mark.parametrize("name", LAYERS)
 def test_gradients_reach_the_input_and_every_parameter(name):
     torch.manual_seed(0)
     layer = create_attention(name, 24)
     x = features().requires_grad_(True)
     weights = torch.randn(layer(x).output.shape, generator=torch.Generator().manual_seed(3))
-    loss = lambda: (layer(x).output * weights).sum()  # noqa: E731
-    loss().backward()  # one step first: a zero-initialised output layer passes no gradient back at step 0
-    torch.optim.SGD(layer.parameters(), lr=0.1).step()
-    layer.zero_grad()
-    x.grad = None
-    loss().backward()
+    backward_after_one_step(layer, lambda: (layer(x).output * weights).sum(), x)
     assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
     for pname, p in layer.named_parameters():
         assert p.grad is not None and torch.isfinite(p.grad).all(), pname

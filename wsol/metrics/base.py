@@ -156,7 +156,8 @@ class PartShareAccumulator(MetricAccumulator):
     """Per-image shares of a heatmap on a named part mask (``Sample.part_masks[part]``).
 
     Subclasses name their per-image columns in ``fields`` and compute one image's values,
-    in that order, in :meth:`_share`; ``update`` appends them with the image ids.
+    in that order, in :meth:`_share`; ``update`` appends them with the image ids, and
+    ``per_image`` returns every row.
     """
 
     fields: ClassVar[tuple[str, ...]] = ()
@@ -178,3 +179,6 @@ class PartShareAccumulator(MetricAccumulator):
     @abstractmethod
     def _share(self, raw: Any, target: Sample) -> tuple[float, ...]:
         """One image's values of ``fields``, from its raw map and ground truth."""
+
+    def per_image(self) -> dict[str, np.ndarray]:
+        return {"image_id": self.rows("image_id"), **{f: self.rows(f) for f in self.fields}}

@@ -88,7 +88,7 @@ class ContextShareMetric(PartShareAccumulator):
 
     def per_image(self) -> dict[str, np.ndarray]:
         keep = np.isfinite(self.rows("context_area_ratio"))
-        return {"image_id": self.rows("image_id")[keep], **{f: self.rows(f)[keep] for f in _FIELDS}}
+        return {name: column[keep] for name, column in super().per_image().items()}
 
     def compute(self) -> dict[str, float]:
         share, ratio = self.rows("context_share"), self.rows("context_area_ratio")

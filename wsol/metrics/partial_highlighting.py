@@ -88,9 +88,6 @@ class PartialHighlighting(PartShareAccumulator):
             raise DataError(f"{target.image_id}: no {self.part!r} part mask or no object mask")
         return cue_share(np.maximum(finite_map_at_image_size(raw, target), 0.0), cue, obj)
 
-    def per_image(self) -> dict[str, np.ndarray]:
-        return {"image_id": self.rows("image_id"), **{f: self.rows(f) for f in _FIELDS}}
-
     def compute(self) -> dict[str, float]:
         rows = np.stack([self.rows(f) for f in _FIELDS], axis=1)
         in_object = np.array([CueShare(*row).cue_share_in_object for row in rows])

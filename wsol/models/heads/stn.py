@@ -13,7 +13,7 @@ from wsol.errors import ConfigError
 from wsol.models.heads import HEADS
 from wsol.models.heads._localisation import LocalisationNet
 from wsol.models.heads._options import check_choice
-from wsol.models.heads._windows import affine_window_box, affine_window_map
+from wsol.models.heads._windows import affine_window_box, affine_window_map, cell_centres
 from wsol.models.heads.cam import CAMHead
 from wsol.models.output import ModelOutput
 
@@ -109,17 +109,14 @@ class STNHead(nn.Module):
     def centroid(self, feats: Tensor) -> tuple[Tensor, Tensor]:
         """``(c_x, c_y)``, each ``(B,)``: the soft-argmax of the saliency map in ``[-1, 1]``."""
         weights = torch.softmax(self.saliency(feats).flatten(1), dim=1).view(-1, *feats.shape[-2:])
-        h, w = feats.shape[-2:]
-        ys = (2 * torch.arange(h, device=feats.device, dtype=feats.dtype) + 1) / h - 1
-        xs = (2 * torch.arange(w, device=feats.device, dtype=feats.dtype) + 1) / w - 1
+        ys, xs = (cell_centres(n, feats.device, feats.dtype) * 2 - 1 for n in feats.shape[-2:])
         return (weights.sum(dim=1) * xs).sum(dim=1), (weights.sum(dim=2) * ys).sum(dim=1)
 
     def window(self, feats: Tensor, params: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """``(s_x, s_y, t_x, t_y)`` of the bounded ``"window"`` transform."""
         scales = self.min_scale + (1 - self.min_scale) * torch.sigmoid(params[:, :2])
         sx, sy = scales.unbind(dim=1)
-        centre = self.centroid(feats) if self.saliency is not None else torch.tanh(params[:, 2:]).unbind(1)
-        cx, cy = centre
+        cx, cy = self.centroid(feats) if self.saliency is not None else torch.tanh(params[:, 2:]).unbind(1)
         return sx, sy, (1 - sx) * cx, (1 - sy) * cy
 
     def theta(self, feats: Tensor) -> Tensor:
